@@ -1,0 +1,55 @@
+# cbox-procore: the commands a newcomer needs (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+MO     := portal/translations/es/LC_MESSAGES/messages.mo portal/translations/en/LC_MESSAGES/messages.mo
+PYTEST_ARGS ?=
+
+.PHONY: run web worker sandbox test test-browser lint translations extract-messages clean help
+
+help:
+	@echo "make run           portal + worker + embedded Redis + Procore sandbox, demo data"
+	@echo "make test          the full test suite"
+	@echo "make test-browser  only the browser (Playwright + Debian chromium) tests"
+	@echo "make web | worker  one piece alone, configured from the environment (production style)"
+	@echo "make sandbox       the local Procore sandbox alone on :8765"
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+portal/translations/%/LC_MESSAGES/messages.mo: portal/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile --use-fuzzy -d portal/translations -l $* >/dev/null
+
+translations: $(MO)
+
+extract-messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+
+run: $(STAMP) $(MO)
+	$(PY) scripts/run_dev.py
+
+web: $(STAMP) $(MO)
+	$(VENV)/bin/flask --app portal:create_app db upgrade
+	$(VENV)/bin/gunicorn --bind 0.0.0.0:$${PORT:-5000} --workers $${WEB_WORKERS:-2} --threads 4 wsgi:app
+
+worker: $(STAMP) $(MO)
+	$(PY) worker.py
+
+sandbox: $(STAMP)
+	$(PY) -m sandbox --port $${SANDBOX_PORT:-8765}
+
+test: $(STAMP) $(MO)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-browser: $(STAMP) $(MO)
+	$(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) instance test-artifacts .pytest_cache

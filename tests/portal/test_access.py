@@ -1,0 +1,152 @@
+"""Route declarations, CSRF coverage and tenant isolation (RELIABILITY 23, 28).
+
+A new route fails these tests until it is declared (public / login / role) and added to
+MATRIX with the answer each persona must get.
+"""
+from __future__ import annotations
+
+import pytest
+from werkzeug.routing import Rule
+
+from tests.conftest import csrf_token
+
+# Routes that take no CSRF token (machine callers authenticated otherwise). RELIABILITY 23.
+CSRF_EXEMPT: set[str] = set()
+
+# endpoint -> {persona: expected status} for GET (and POST where listed).
+# Personas: anon, admin_a (owner of the ids), admin_b (other company), support, member_a.
+# "login" means a redirect to the login page.
+OK, LOGIN, FORBID, MISSING = 200, "login", 403, 404
+MATRIX: dict[tuple[str, str], dict[str, object]] = {
+    ("dashboard.index", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": OK, "support": OK, "member_a": OK},
+    ("auth.login", "GET"): {"anon": OK, "admin_a": 302, "admin_b": 302, "support": 302, "member_a": 302},
+    ("auth.login", "POST"): {"anon": 400, "admin_a": 302, "admin_b": 302, "support": 302, "member_a": 302},
+    ("auth.logout", "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": 302, "support": 302, "member_a": 302},
+    ("auth.set_language", "POST"): {"anon": 302, "admin_a": 302, "admin_b": 302, "support": 302, "member_a": 302},
+    ("users.index", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": OK, "support": OK, "member_a": FORBID},
+    ("users.create", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": OK, "support": FORBID, "member_a": FORBID},
+    ("users.create", "POST"): {"anon": LOGIN, "admin_a": 400, "admin_b": 400, "support": FORBID, "member_a": FORBID},
+    ("users.edit", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": FORBID, "member_a": FORBID},
+    ("users.edit", "POST"): {"anon": LOGIN, "admin_a": 400, "admin_b": MISSING, "support": FORBID, "member_a": FORBID},
+    ("users.set_active", "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
+                                   "member_a": FORBID},
+    ("companies.index", "GET"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": OK,
+                                 "member_a": FORBID},
+    ("companies.create", "GET"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": FORBID,
+                                  "member_a": FORBID},
+    ("companies.create", "POST"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": FORBID,
+                                   "member_a": FORBID},
+    ("companies.edit", "GET"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": FORBID,
+                                "member_a": FORBID},
+    ("companies.edit", "POST"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": FORBID,
+                                 "member_a": FORBID},
+    ("companies.set_active", "POST"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": FORBID,
+                                       "member_a": FORBID},
+}
+
+
+def app_routes(app) -> list[tuple[Rule, str]]:
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((rule, method))
+    # Sign-out last: it ends the session the other requests rely on.
+    return sorted(routes, key=lambda route: route[0].endpoint == "auth.logout")
+
+
+def test_every_route_is_declared(app):
+    undeclared = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        if getattr(view, "access", None) not in {"public", "login", "role"}:
+            undeclared.append(rule.rule)
+    assert not undeclared, f"routes without public/login_required/roles_required: {undeclared}"
+
+
+def test_every_route_is_in_the_matrix(app):
+    routes = {(rule.endpoint, method) for rule, method in app_routes(app)}
+    missing = routes - set(MATRIX)
+    stale = set(MATRIX) - routes
+    assert not missing, f"add these routes to MATRIX with the expected answers: {sorted(missing)}"
+    assert not stale, f"MATRIX names routes that no longer exist: {sorted(stale)}"
+
+
+@pytest.fixture
+def world(make_company, make_user):
+    a, b = make_company("Empresa A"), make_company("Empresa B")
+    return {
+        "company_a": a,
+        "admin_a": make_user("admin@a.test", "admin", a),
+        "member_a": make_user("member@a.test", "member", a),
+        "admin_b": make_user("admin@b.test", "admin", b),
+        "support": make_user("support@x.test", "support"),
+        "superadmin": make_user("root@x.test", "superadmin"),
+    }
+
+
+def _url(app, rule: Rule, world) -> str:
+    values = {}
+    for arg in rule.arguments:
+        values[arg] = {"user_id": world["member_a"].id, "company_id": world["company_a"].id}[arg]
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **values)
+
+
+@pytest.mark.parametrize("persona", ["anon", "admin_a", "admin_b", "support", "member_a"])
+def test_tenant_matrix(app, client, login_as, world, persona):
+    """RELIABILITY 28: every route x persona, using company A's ids."""
+    if persona != "anon":
+        login_as(world[persona])
+    failures = []
+    for rule, method in app_routes(app):
+        expected = MATRIX[(rule.endpoint, method)][persona]
+        url = _url(app, rule, world)
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, data={"csrf_token": csrf_token(client), "active": "1"})
+        if expected == LOGIN:
+            ok = response.status_code == 302 and "/login" in response.headers["Location"]
+        else:
+            ok = response.status_code == expected
+        if not ok:
+            failures.append(f"{method} {url}: expected {expected}, got {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+def test_admin_b_never_sees_company_a_users(client, login_as, world):
+    login_as(world["admin_b"])
+    html = client.get("/users/").get_data(as_text=True)
+    assert "admin@b.test" in html
+    assert "member@a.test" not in html and "admin@a.test" not in html
+
+
+def test_state_changing_routes_require_csrf(app, client, login_as, world):
+    """RELIABILITY 23: every POST without a token is refused with the 'session expired' answer."""
+    login_as(world["superadmin"])
+    checked = 0
+    for rule, method in app_routes(app):
+        if method == "GET" or rule.endpoint in CSRF_EXEMPT:
+            continue
+        response = client.post(_url(app, rule, world), data={"active": "0"})
+        assert response.status_code == 400, f"{rule.rule} accepted a POST without a CSRF token"
+        assert "expir" in response.get_data(as_text=True).lower()
+        checked += 1
+    assert checked >= 4
+    # The superadmin is still signed in: nothing above logged them out.
+    assert client.get("/").status_code == 200
+
+
+def test_csrf_error_for_htmx_is_a_fragment(client, login_as, world):
+    login_as(world["admin_a"])
+    response = client.post(f"/users/{world['member_a'].id}/active", data={"active": "0"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "flash-error" in body
