@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import AnonymousUserMixin
 
 from config import BASE_DIR, load_config
@@ -70,6 +70,8 @@ def _load_user(session_id: str):
 
 
 def _select_locale() -> str:
+    if not has_request_context():
+        return "en"  # CLI commands and jobs speak the code's language
     lang = session.get("lang")
     if lang in ("es", "en"):
         return lang

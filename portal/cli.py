@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from portal import accounts
@@ -78,6 +78,7 @@ def create_company(name):
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo():
     """Create the demo company and logins if they are missing (development only)."""
     if current_app.config["PORTAL_ENV"] == "production":

@@ -66,6 +66,6 @@ def set_active(company_id: int):
         abort(400)
     company.active = request.form.get("active") == "1"
     db.session.commit()
-    state = _("active") if company.active else _("deactivated")
-    flash(_("%(name)s is now %(state)s.", name=company.name, state=state), "success")
+    message = _("Company %(name)s was activated.") if company.active else _("Company %(name)s was deactivated.")
+    flash(message % {"name": company.name}, "success")
     return redirect(url_for("companies.index"))

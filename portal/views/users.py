@@ -123,8 +123,8 @@ def set_active(user_id: int):
         flash(str(error), "error")
     else:
         db.session.commit()
-        flash(_("%(email)s is now %(state)s.", email=user.email,
-                state=_("active") if user.active else _("deactivated")), "success")
+        message = _("%(email)s was activated.") if user.active else _("%(email)s was deactivated.")
+        flash(message % {"email": user.email}, "success")
     if request.headers.get("HX-Request"):
         return render_template("users/_row.html", user=user, action_form=EmptyForm(), oob_flash=True)
     return redirect(url_for("users.index"))
