@@ -1,0 +1,106 @@
+"""HTTP helpers shared by the OAuth helper and the client: safe logging,
+JSON decoding, Procore error messages and Retry-After parsing."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import requests
+
+from .errors import ProcoreBadResponse
+
+log = logging.getLogger("portal.procore.http")
+
+# Query parameters whose values must never reach a log line: storage
+# signatures, tokens, and anything credential-like.
+_SECRET_PARAM = re.compile(r"(sig|signature|token|secret|key|credential|policy|auth|code)",
+                           re.IGNORECASE)
+
+
+def url_path(url: str) -> str:
+    return urlsplit(url).path or "/"
+
+
+def safe_url(url: str) -> str:
+    """host + path + query with secret-looking values replaced by ***."""
+    parts = urlsplit(url)
+    pairs = [(k, "***" if _SECRET_PARAM.search(k) else v)
+             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = f"?{urlencode(pairs)}" if pairs else ""
+    return f"{parts.hostname or ''}{parts.path or '/'}{query}"
+
+
+def log_response(method: str, url: str, status: int | str, started: float, now: float,
+                 attempt: int = 0) -> None:
+    log.info("procore %s %s -> %s in %.0f ms%s", method, safe_url(url), status,
+             (now - started) * 1000, f" (retry {attempt})" if attempt else "")
+
+
+def decode_json(resp: requests.Response, method: str, path: str) -> Any:
+    """Parse a JSON body or raise ProcoreBadResponse (HTML error pages, proxies)."""
+    if resp.status_code == 204 or not resp.content:
+        return None
+    ctype = resp.headers.get("Content-Type", "").lower()
+    if "html" in ctype:
+        raise ProcoreBadResponse("HTML received where JSON was expected",
+                                 status=resp.status_code, method=method, path=path)
+    try:
+        return json.loads(resp.content)
+    except ValueError:
+        raise ProcoreBadResponse("invalid JSON in response", status=resp.status_code,
+                                 method=method, path=path) from None
+
+
+def procore_message(resp: requests.Response, limit: int = 300) -> str | None:
+    """Procore's own error text ({"errors": ...}, {"error": ...}, {"message": ...})."""
+    try:
+        body = json.loads(resp.content or b"null")
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    for key in ("errors", "error_description", "message", "error"):
+        value = body.get(key)
+        if value:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            return text[:limit]
+    return None
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Retry-After as delta seconds or an HTTP date -> seconds to wait (>= 0)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def parse_reset(value: str | None, now: float) -> float | None:
+    """X-Rate-Limit-Reset (unix seconds) -> seconds to wait (>= 0)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value) - now)
+    except ValueError:
+        return None
+
+
+def header_int(headers: Any, name: str) -> int | None:
+    try:
+        return int(headers.get(name))
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,204 @@
+"""Documents tool: folders, files, versions, the flat index, uploads."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, BinaryIO, Iterator
+
+from .errors import ProcoreBadResponse, ProcoreNotFound
+from .models import DocumentIndexItem, File, FileVersion, Folder, Upload
+
+# Files up to this size go through the one-POST upload (its multipart body is
+# built in memory by requests); bigger files are uploaded in segments.
+SEGMENT_THRESHOLD = 16 * 1024 * 1024
+SEGMENT_SIZE = 16 * 1024 * 1024  # Procore: 5 MB .. 5 GB per segment except the last
+
+
+def _iso_range(value: Any) -> Any:
+    """(start, end) -> "start...end" (Procore's range syntax); datetimes -> ISO Z."""
+    def fmt(v: Any) -> str:
+        return v.strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(v, datetime) else str(v)
+    if isinstance(value, tuple) and len(value) == 2:
+        return f"{fmt(value[0])}...{fmt(value[1])}"
+    return fmt(value) if isinstance(value, datetime) else value
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class DocumentsAPI:
+    # -- reading -------------------------------------------------------------
+
+    def root_folder(self, company_id: int, project_id: int) -> Folder:
+        """Root folder with its direct children (deeper levels come back empty)."""
+        return Folder.from_api(self.request("GET", "/rest/v1.0/folders", company_id=company_id,
+                                            params={"project_id": project_id}))
+
+    def folder(self, company_id: int, project_id: int, folder_id: int) -> Folder:
+        return Folder.from_api(self.request(
+            "GET", f"/rest/v1.0/folders/{int(folder_id)}", company_id=company_id,
+            params={"project_id": project_id}))
+
+    def file(self, company_id: int, project_id: int, file_id: int) -> File:
+        return File.from_api(self.request(
+            "GET", f"/rest/v1.0/files/{int(file_id)}", company_id=company_id,
+            params={"project_id": project_id}))
+
+    def documents_index(self, company_id: int, project_id: int, *, sort: str | None = None,
+                        view: str | None = None, per_page: int = 100,
+                        **filters: Any) -> Iterator[DocumentIndexItem]:
+        """Flat listing of folders and files. ``filters`` map to ``filters[name]``:
+        updated_at=(start, end), document_type="file", is_in_recycle_bin=False,
+        folder_id=..., etc."""
+        params: dict[str, Any] = {}
+        for key, value in filters.items():
+            params[f"filters[{key}]"] = _flag(value) if isinstance(value, bool) else _iso_range(
+                value)
+        if sort:
+            params["sort"] = sort
+        if view:
+            params["view"] = view
+        return self.paginate(f"/rest/v1.0/projects/{int(project_id)}/documents",
+                             company_id=company_id, params=params, per_page=per_page,
+                             model=DocumentIndexItem)
+
+    # -- folders and files -----------------------------------------------------
+
+    def create_folder(self, company_id: int, project_id: int, name: str,
+                      parent_id: int | None = None) -> Folder:
+        folder: dict[str, Any] = {"name": name}
+        if parent_id is not None:
+            folder["parent_id"] = parent_id
+        return Folder.from_api(self.request("POST", "/rest/v1.0/folders", company_id=company_id,
+                                            params={"project_id": project_id},
+                                            json={"folder": folder}))
+
+    def update_folder(self, company_id: int, project_id: int, folder_id: int, *,
+                      name: str | None = None, parent_id: int | None = None) -> Folder:
+        """Rename and/or move (``parent_id``) a folder."""
+        body = {k: v for k, v in (("name", name), ("parent_id", parent_id)) if v is not None}
+        return Folder.from_api(self.request(
+            "PATCH", f"/rest/v1.0/folders/{int(folder_id)}", company_id=company_id,
+            params={"project_id": project_id}, json={"folder": body}))
+
+    def delete_folder(self, company_id: int, project_id: int, folder_id: int) -> bool:
+        """Move to Procore's recycle bin. False if it was already gone (idempotent)."""
+        return self._delete(f"/rest/v1.0/folders/{int(folder_id)}", company_id, project_id)
+
+    def update_file(self, company_id: int, project_id: int, file_id: int, *,
+                    name: str | None = None, parent_id: int | None = None,
+                    description: str | None = None) -> File:
+        """Rename and/or move (``parent_id``) a file."""
+        body = {k: v for k, v in (("name", name), ("parent_id", parent_id),
+                                  ("description", description)) if v is not None}
+        return File.from_api(self.request(
+            "PATCH", f"/rest/v1.0/files/{int(file_id)}", company_id=company_id,
+            params={"project_id": project_id}, json={"file": body}))
+
+    def delete_file(self, company_id: int, project_id: int, file_id: int) -> bool:
+        return self._delete(f"/rest/v1.0/files/{int(file_id)}", company_id, project_id)
+
+    def _delete(self, path: str, company_id: int, project_id: int) -> bool:
+        try:
+            self.request("DELETE", path, company_id=company_id,
+                         params={"project_id": project_id}, expect_json=False).close()
+        except ProcoreNotFound:
+            return False
+        return True
+
+    # -- uploads -------------------------------------------------------------
+
+    def _uploads_path(self, project_id: int | None, company_id: int) -> str:
+        if project_id is None:
+            return f"/rest/v1.1/companies/{int(company_id)}/uploads"
+        return f"/rest/v1.1/projects/{int(project_id)}/uploads"
+
+    def create_upload(self, company_id: int, project_id: int | None, *, filename: str,
+                      content_type: str = "application/octet-stream") -> Upload:
+        """Non-segmented upload slot: start the storage POST within one hour."""
+        upload = Upload.from_api(self.request(
+            "POST", self._uploads_path(project_id, company_id), company_id=company_id,
+            json={"response_filename": filename, "response_content_type": content_type}))
+        if not upload.url:
+            raise ProcoreBadResponse("upload: no 'url' to POST the file to")
+        return upload
+
+    def create_segmented_upload(self, company_id: int, project_id: int | None,
+                                segments: list[dict[str, Any]]) -> Upload:
+        upload = Upload.from_api(self.request(
+            "POST", self._uploads_path(project_id, company_id), company_id=company_id,
+            json={"segments": segments}))
+        if len(upload.segments) != len(segments) or not segments:
+            raise ProcoreBadResponse("segmented upload: segment count differs")
+        return upload
+
+    def complete_upload(self, company_id: int, project_id: int | None, uuid: str,
+                        etags: list[str]) -> str | None:
+        """PATCH the ETags in order; return Procore's status ("complete")."""
+        body = self.request("PATCH", f"{self._uploads_path(project_id, company_id)}/{uuid}",
+                            company_id=company_id,
+                            json={"segments": [{"etag": e} for e in etags]})
+        data = body.get("data", body) if isinstance(body, dict) else {}
+        status = data.get("status") if isinstance(data, dict) else None
+        if status not in (None, "complete"):
+            raise ProcoreBadResponse(f"upload completion returned status {status!r}")
+        return status
+
+    def upload(self, company_id: int, project_id: int | None, fileobj: BinaryIO, *,
+               filename: str, size: int,
+               content_type: str = "application/octet-stream") -> str:
+        """Upload a seekable file to Procore storage; return the upload uuid to attach."""
+        if size <= SEGMENT_THRESHOLD:
+            slot = self.create_upload(company_id, project_id, filename=filename,
+                                      content_type=content_type)
+            self.upload_file(slot, fileobj, filename=filename, content_type=content_type)
+            return slot.uuid
+        specs = _segment_specs(fileobj, size)
+        slot = self.create_segmented_upload(company_id, project_id, specs)
+        etags = self.upload_segments(slot, fileobj)
+        self.complete_upload(company_id, project_id, slot.uuid, etags)
+        return slot.uuid
+
+    def create_file_from_upload(self, company_id: int, project_id: int, *, upload_uuid: str,
+                                name: str, parent_id: int | None = None,
+                                description: str | None = None,
+                                unique_name: bool = False) -> File:
+        body: dict[str, Any] = {"name": name, "upload_uuid": upload_uuid,
+                                "unique_name": unique_name}
+        if parent_id is not None:
+            body["parent_id"] = parent_id
+        if description is not None:
+            body["description"] = description
+        return File.from_api(self.request("POST", "/rest/v1.0/files", company_id=company_id,
+                                          params={"project_id": project_id},
+                                          json={"file": body}))
+
+    def create_file_version(self, company_id: int, project_id: int, file_id: int, *,
+                            upload_uuid: str, notes: str | None = None) -> FileVersion:
+        version: dict[str, Any] = {"upload_uuid": upload_uuid}
+        if notes is not None:
+            version["notes"] = notes
+        return FileVersion.from_api(self.request(
+            "POST", "/rest/v1.0/file_versions", company_id=company_id,
+            params={"project_id": project_id},
+            json={"file_id": file_id, "file_version": version}))
+
+
+def _segment_specs(fileobj: BinaryIO, size: int) -> list[dict[str, Any]]:
+    """sha256 + size per segment, read in 1 MiB chunks (first pass over the file)."""
+    start = fileobj.tell()
+    specs, left = [], size
+    while left > 0:
+        length = min(SEGMENT_SIZE, left)
+        digest, todo = hashlib.sha256(), length
+        while todo:
+            chunk = fileobj.read(min(todo, 1024 * 1024))
+            if not chunk:
+                raise ValueError("file shorter than the announced size")
+            digest.update(chunk)
+            todo -= len(chunk)
+        specs.append({"size": length, "sha256": digest.hexdigest()})
+        left -= length
+    fileobj.seek(start)
+    return specs

@@ -1,0 +1,120 @@
+"""Access-token lifecycle: proactive refresh and refresh after a 401,
+serialised per account.
+
+Procore refresh tokens are single-use and rotate. Two workers refreshing with
+the same refresh token would leave one of them holding a dead grant, so:
+take a per-account lock (Redis when available, else a process-local lock),
+RE-READ the stored pair (another worker may have refreshed while we waited),
+refresh only if the stored token is still the one that failed or is about to
+expire, and ``credential.save()`` the new pair BEFORE anyone uses it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
+
+from redis.exceptions import LockError
+
+from .auth import ProcoreOAuth
+from .credentials import Credential
+from .errors import ProcoreAuthError, ProcoreRateLimited, ProcoreUnavailable
+from .models import TokenPair
+from .pacing import account_hash
+
+log = logging.getLogger(__name__)
+
+_local_locks: dict[str, threading.Lock] = {}
+_local_locks_guard = threading.Lock()
+
+
+def _local_lock(name: str) -> threading.Lock:
+    with _local_locks_guard:
+        return _local_locks.setdefault(name, threading.Lock())
+
+
+class TokenManager:
+    def __init__(self, credential: Credential, oauth: ProcoreOAuth, redis: Any = None, *,
+                 clock: Callable[[], float], margin: float = 60.0,
+                 lock_timeout: float = 120.0, wait_timeout: float = 90.0,
+                 prefix: str = "procore") -> None:
+        self.credential = credential
+        self.oauth = oauth
+        self.redis = redis
+        self.clock = clock
+        self.margin = margin
+        # The lock must outlive one refresh HTTP call (connect + read timeout),
+        # otherwise a slow refresh could overlap a second one.
+        self.lock_timeout = lock_timeout
+        self.wait_timeout = wait_timeout
+        self.lock_name = f"{prefix}:refresh:{account_hash(credential.account_key)}"
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
+
+    def _usable(self, pair: TokenPair) -> bool:
+        return not pair.expires_within(self.margin, self._now())
+
+    def current(self) -> TokenPair:
+        """The stored pair, refreshed first if it expires within ``margin`` s."""
+        pair = self.credential.load()
+        if self._usable(pair):
+            return pair
+        try:
+            return self.refresh(failed_access_token=pair.access_token)
+        except (ProcoreUnavailable, ProcoreRateLimited):
+            # Login host down or lock busy: a token that has not actually
+            # expired yet is still good for this request.
+            if not pair.expires_within(0, self._now()):
+                log.warning("procore proactive refresh failed; using the current token")
+                return pair
+            raise
+
+    def refresh(self, failed_access_token: str) -> TokenPair:
+        """Return a usable pair that differs from ``failed_access_token``."""
+        with self._locked():
+            stored = self.credential.load()
+            if stored.access_token != failed_access_token and self._usable(stored):
+                log.info("procore token already refreshed by another worker")
+                return stored
+            new = self._call_refresh(stored)
+            self.credential.save(new)  # persist before first use: single-use rotation
+            log.info("procore token refreshed; expires %s", new.expires_at.isoformat())
+            return new
+
+    def _call_refresh(self, stored: TokenPair) -> TokenPair:
+        try:
+            if stored.refresh_token is None:
+                # Client-credentials (DMSA) grants have no refresh token.
+                return self.oauth.client_credentials()
+            return self.oauth.refresh(stored.refresh_token)
+        except ProcoreAuthError as exc:
+            if exc.needs_reauth:
+                self.credential.mark_needs_reauth(exc.message)
+            raise
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        if self.redis is None:
+            lock = _local_lock(self.lock_name)
+            if not lock.acquire(timeout=self.wait_timeout):
+                raise ProcoreUnavailable("token refresh lock busy; retry later")
+            try:
+                yield
+            finally:
+                lock.release()
+            return
+        lock = self.redis.lock(self.lock_name, timeout=self.lock_timeout,
+                               blocking=True, blocking_timeout=self.wait_timeout)
+        if not lock.acquire():
+            raise ProcoreUnavailable("token refresh lock busy; retry later")
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except LockError:
+                # Expired while we held it; the new pair is already saved.
+                log.warning("procore refresh lock expired before release")
