@@ -79,9 +79,9 @@ def _select_locale() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.views import auth, companies, dashboard, users
+    from portal.views import auth, companies, dashboard, procore, projects, users
 
-    for module in (auth, dashboard, users, companies):
+    for module in (auth, dashboard, users, companies, procore, projects):
         app.register_blueprint(module.bp)
 
 

@@ -12,6 +12,7 @@ from portal.models import Role, User
 
 users_cli = AppGroup("users", help="Manage portal users.")
 companies_cli = AppGroup("companies", help="Manage companies (portal tenants).")
+procore_cli = AppGroup("procore", help="Procore accounts and token keys.")
 
 
 def _fail(error: Exception) -> None:
@@ -88,7 +89,26 @@ def seed_demo():
     click.echo("Demo data created." if created else "Demo data already present.")
 
 
+@procore_cli.command("rotate-keys")
+def rotate_keys():
+    """Re-encrypt every stored Procore token with the first key of TOKEN_ENCRYPTION_KEY."""
+    from portal.connections import service
+
+    count = service.rotate_keys()
+    db.session.commit()
+    click.echo(f"Re-encrypted the tokens of {count} Procore account(s) with the newest key.")
+
+
+@procore_cli.command("generate-key")
+def generate_key():
+    """Print a new Fernet key to put first in TOKEN_ENCRYPTION_KEY."""
+    from portal.connections import crypto
+
+    click.echo(crypto.generate_key())
+
+
 def register(app) -> None:
+    app.cli.add_command(procore_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(companies_cli)
     app.cli.add_command(seed_demo)

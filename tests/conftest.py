@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 TEST_PASSWORD = "correct horse battery"
+UNREACHABLE_PROCORE = "http://127.0.0.1:9"
 _hash_cache: dict[str, str] = {}
 
 
@@ -46,7 +47,9 @@ def app(tmp_path_factory):
     from portal.extensions import db
 
     instance = tmp_path_factory.mktemp("instance")
-    overrides = {"PORTAL_ENV": "testing", "INSTANCE_DIR": str(instance), "STORAGE_DIR": str(instance / "storage")}
+    overrides = {"PORTAL_ENV": "testing", "INSTANCE_DIR": str(instance), "STORAGE_DIR": str(instance / "storage"),
+                 # Nothing answers on port 9: a test that forgets the sandbox fails fast, offline.
+                 "PROCORE_API_URL": UNREACHABLE_PROCORE, "PROCORE_LOGIN_URL": UNREACHABLE_PROCORE}
     if not os.environ.get("DATABASE_URL"):
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'test.db'}"
     application = create_app(overrides)
@@ -138,6 +141,34 @@ def make_user(app, db):
     return make
 
 
+@pytest.fixture
+def make_account(app, db):
+    """A connected Procore account with (fake) encrypted tokens for the user `email`."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import select
+
+    from portal.connections.credentials import store_pair
+    from portal.models import ProcoreAccount, User
+    from portal.procore import TokenPair
+
+    def make(company, email: str, procore_user_id: int = 5_000_000_777, status: str = "valid",
+             access_token: str = "fake-access-token", refresh_token: str = "fake-refresh-token"):
+        with app.app_context():
+            user = db.session.scalar(select(User).where(User.email == email))
+            account = ProcoreAccount(company_id=company.id, user_id=user.id, procore_user_id=procore_user_id,
+                                     procore_login=email, procore_name=user.name,
+                                     procore_company_id=company.procore_company_id or 5_000_000_001)
+            now = datetime.now(timezone.utc)
+            store_pair(account, TokenPair(access_token, refresh_token, now + timedelta(hours=1), now))
+            from portal.models import AccountStatus
+
+            account.status = AccountStatus(status)
+            return save(app, db, account)
+
+    return make
+
+
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -172,6 +203,27 @@ def post_form(client):
         return client.post(path, data=payload, **kwargs)
 
     return post
+
+
+@pytest.fixture(scope="session")
+def sandbox_process(tmp_path_factory):
+    """The local Procore sandbox as a subprocess for the portal's integration tests."""
+    from sandbox.testing import SandboxServer
+
+    server = SandboxServer(db_path=str(tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3"))
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def procore_sandbox(app, sandbox_process):
+    """Point the portal at a freshly re-seeded sandbox for one test."""
+    sandbox_process.reset()
+    saved = {key: app.config[key] for key in ("PROCORE_API_URL", "PROCORE_LOGIN_URL")}
+    app.config.update(PROCORE_API_URL=sandbox_process.url, PROCORE_LOGIN_URL=sandbox_process.url)
+    yield sandbox_process
+    app.config.update(saved)
 
 
 class LiveServer:

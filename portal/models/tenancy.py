@@ -30,6 +30,9 @@ class Company(db.Model):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The Procore company this tenant is linked to (SPEC R2), set by the first connection.
+    procore_company_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
+    procore_company_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
 
     users: Mapped[list[User]] = relationship(back_populates="company", order_by="User.email")

@@ -42,6 +42,20 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
                                  "member_a": FORBID},
     ("companies.set_active", "POST"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": FORBID,
                                        "member_a": FORBID},
+    ("procore.connections", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": OK, "support": OK, "member_a": OK},
+    ("procore.connect", "GET"): {"anon": LOGIN, "admin_a": 302, "admin_b": 302, "support": FORBID, "member_a": FORBID},
+    ("procore.callback", "GET"): {"anon": LOGIN, "admin_a": 400, "admin_b": 400, "support": FORBID,
+                                  "member_a": 400},
+    ("procore.choose_company", "GET"): {"anon": LOGIN, "admin_a": 400, "admin_b": 400, "support": FORBID,
+                                        "member_a": 400},
+    ("procore.choose_company", "POST"): {"anon": LOGIN, "admin_a": 400, "admin_b": 400, "support": FORBID,
+                                         "member_a": 400},
+    # member_a owns the account: people may disconnect their own.
+    ("procore.disconnect", "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
+                                     "member_a": 302},
+    ("projects.index", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": OK, "support": FORBID, "member_a": OK},
+    ("projects.access", "GET"): {"anon": LOGIN, "admin_a": MISSING, "admin_b": MISSING, "support": FORBID,
+                                 "member_a": MISSING},
 }
 
 
@@ -76,7 +90,7 @@ def test_every_route_is_in_the_matrix(app):
 
 
 @pytest.fixture
-def world(make_company, make_user):
+def world(make_company, make_user, make_account):
     a, b = make_company("Empresa A"), make_company("Empresa B")
     return {
         "company_a": a,
@@ -85,13 +99,15 @@ def world(make_company, make_user):
         "admin_b": make_user("admin@b.test", "admin", b),
         "support": make_user("support@x.test", "support"),
         "superadmin": make_user("root@x.test", "superadmin"),
+        "account_a": make_account(a, "member@a.test"),
     }
 
 
 def _url(app, rule: Rule, world) -> str:
     values = {}
     for arg in rule.arguments:
-        values[arg] = {"user_id": world["member_a"].id, "company_id": world["company_a"].id}[arg]
+        values[arg] = {"user_id": world["member_a"].id, "company_id": world["company_a"].id,
+                       "account_id": world["account_a"].id, "procore_project_id": 5000000001}[arg]
     with app.test_request_context():
         from flask import url_for
 

@@ -1,0 +1,137 @@
+"""Database-backed credentials for the Procore client, and choosing one for a project.
+
+Each read and write uses its own short session and commits at once: the refresh token
+is single-use, so a new pair must be durable before it is used (RELIABILITY 19), whatever
+the caller's own transaction does later.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.connections import crypto
+from portal.extensions import db
+from portal.models import AccountStatus, ProcoreAccount, ProjectCredential
+from portal.procore import ProcoreAuthError, ProcoreClient, TokenPair
+
+
+class NoValidCredentials(RuntimeError):
+    """No connected account can act on this Procore project (SPEC R34); items wait as pending."""
+
+    def __init__(self, message=None):
+        super().__init__(message or _l("No valid Procore credentials for this project: the accounts that completed "
+                                       "an integration there were disconnected or need to sign in again."))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:  # SQLite drops the zone
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def store_pair(account: ProcoreAccount, pair: TokenPair) -> None:
+    account.access_token_enc = crypto.encrypt(pair.access_token)
+    account.refresh_token_enc = crypto.encrypt(pair.refresh_token)
+    account.expires_at = pair.expires_at
+    account.token_created_at = pair.created_at
+
+
+def load_pair(account: ProcoreAccount) -> TokenPair:
+    if account.access_token_enc is None or account.status != AccountStatus.VALID:
+        raise ProcoreAuthError("the Procore account needs a new login", needs_reauth=True)
+    return TokenPair(access_token=crypto.decrypt(account.access_token_enc),
+                     refresh_token=crypto.decrypt(account.refresh_token_enc),
+                     expires_at=_aware(account.expires_at), created_at=_aware(account.token_created_at))
+
+
+class DbCredential:
+    """The client's Credential protocol on top of a `procore_accounts` row."""
+
+    def __init__(self, account_id: int):
+        self.account_id = account_id
+        self.account_key = f"account:{account_id}"
+
+    def __repr__(self) -> str:
+        return f"DbCredential(account_id={self.account_id})"
+
+    def _session(self) -> Session:
+        return Session(db.engine, expire_on_commit=False)
+
+    def load(self) -> TokenPair:
+        with self._session() as session:
+            account = session.get(ProcoreAccount, self.account_id)
+            if account is None:
+                raise ProcoreAuthError("the Procore account was removed", needs_reauth=True)
+            return load_pair(account)
+
+    def save(self, pair: TokenPair) -> None:
+        with self._session() as session:
+            account = session.get(ProcoreAccount, self.account_id, with_for_update=True)
+            store_pair(account, pair)
+            session.commit()
+
+    def mark_needs_reauth(self, reason: str) -> None:
+        with self._session() as session:
+            account = session.get(ProcoreAccount, self.account_id)
+            if account is not None and account.status == AccountStatus.VALID:
+                account.status = AccountStatus.NEEDS_REAUTH
+                account.last_error = reason[:500]
+                account.last_error_at = datetime.now(timezone.utc)
+                session.commit()
+
+
+def client_for(credential) -> ProcoreClient:
+    """A Procore client configured from the app, for one credential (one per thread)."""
+    config = current_app.config
+    return ProcoreClient(
+        config["PROCORE_API_URL"], config["PROCORE_LOGIN_URL"],
+        config["PROCORE_CLIENT_ID"], config["PROCORE_CLIENT_SECRET"], credential,
+        redis=current_app.extensions["redis"],
+        allow_private_redirects=config["PORTAL_ENV"] != "production",
+        timeout=(5, 60),
+    )
+
+
+def client_for_account(account: ProcoreAccount) -> ProcoreClient:
+    return client_for(DbCredential(account.id))
+
+
+def record_integration(account: ProcoreAccount, procore_project_id: int) -> ProjectCredential:
+    """Remember that `account` completed an integration on the project (SPEC R33). Flushes."""
+    existing = db.session.scalar(select(ProjectCredential).where(
+        ProjectCredential.account_id == account.id, ProjectCredential.procore_project_id == procore_project_id))
+    if existing is not None:
+        return existing
+    row = ProjectCredential(company_id=account.company_id, account_id=account.id,
+                            procore_project_id=procore_project_id)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def account_for_project(company_id: int, procore_project_id: int,
+                        preferred_account_id: int | None = None) -> ProcoreAccount:
+    """The account background work uses on a project (SPEC R33, R34).
+
+    The preferred (original) account first, then every other account that completed an
+    integration on the project, oldest first; only accounts whose tokens are valid.
+    """
+    rows = db.session.execute(
+        select(ProcoreAccount, ProjectCredential.completed_at)
+        .join(ProjectCredential, ProjectCredential.account_id == ProcoreAccount.id)
+        .where(ProjectCredential.company_id == company_id,
+               ProjectCredential.procore_project_id == procore_project_id)
+        .order_by(ProjectCredential.completed_at, ProcoreAccount.id)).all()
+    candidates = [account for account, _completed in rows]
+    if preferred_account_id is not None:
+        preferred = db.session.get(ProcoreAccount, preferred_account_id)
+        if preferred is not None and preferred.company_id == company_id:
+            candidates = [preferred] + [a for a in candidates if a.id != preferred.id]
+    for account in candidates:
+        if account.is_valid:
+            return account
+    raise NoValidCredentials()
