@@ -1,0 +1,157 @@
+"""Flask app factory for the Procore sandbox.
+
+Feature modules are listed in MODULES. Each module may expose ``bp`` (a Blueprint)
+and ``init_app(app)``; importing it also registers its ORM models on
+``sandbox.db.Base`` and its seeders in ``sandbox.seed``.  To add a module, append its
+dotted name to MODULES (see README "Extension contract").
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+import time
+
+from flask import Flask, g, jsonify, request
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from . import config as config_mod
+from .api import ApiError, add_response_headers
+from .db import close_session, create_schema, get_meta, make_engine, open_session, session_scope, set_meta
+from .state import SandboxState
+
+log = logging.getLogger("sandbox")
+
+MODULES = [
+    "sandbox.oauth",
+    "sandbox.core_api",
+    "sandbox.documents",
+    "sandbox.documents_index",
+    "sandbox.seed_documents",
+    "sandbox.uploads",
+    "sandbox.storage",
+    "sandbox.control",
+]
+
+_WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_JSON_PREFIXES = ("/rest/", "/downloads/", "/oauth/token", "/oauth/revoke", "/_sandbox/", "/_storage/")
+
+
+def blob_dir_for(cfg: dict) -> str:
+    if cfg.get("blob_dir"):
+        return cfg["blob_dir"]
+    root, _ext = os.path.splitext(os.path.abspath(cfg["db_path"]))
+    return root + "_blobs"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    cfg = config_mod.build(config)
+    app = Flask("sandbox", template_folder=os.path.join(os.path.dirname(__file__), "templates"))
+    app.config["MAX_CONTENT_LENGTH"] = cfg["max_request_bytes"]
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+
+    engine = make_engine(cfg["db_path"])
+    blob_dir = blob_dir_for(cfg)
+    os.makedirs(blob_dir, exist_ok=True)
+    st = SandboxState(cfg, engine, blob_dir)
+    app.extensions["sandbox"] = st
+
+    for name in MODULES:
+        mod = importlib.import_module(name)
+        if getattr(mod, "bp", None) is not None:
+            app.register_blueprint(mod.bp)
+        if hasattr(mod, "init_app"):
+            mod.init_app(app)
+
+    create_schema(engine)
+    with app.app_context():
+        with session_scope(engine) as s:
+            secret = get_meta(s, "storage_secret")
+            if secret is None:
+                secret = secrets.token_hex(32)
+                set_meta(s, "storage_secret", secret)
+        st.secret = secret.encode()
+        if cfg["seed_on_empty"] and database_is_empty(engine):
+            from . import seed
+            seed.run_all()
+
+    _install_hooks(app)
+    return app
+
+
+def database_is_empty(engine) -> bool:
+    from .models import Company
+    with session_scope(engine, write=False) as s:
+        return s.scalars(select(Company.id).limit(1)).first() is None
+
+
+def _inject_latency():
+    # Latency applies to every request; injected 5xx/503 faults happen in
+    # api.require_auth (after the rate-limit check, so they carry X-Rate-Limit-* too).
+    from .state import state
+    ms = state().config["latency_ms"]
+    if ms:
+        time.sleep(ms / 1000.0)
+    return None
+
+
+def _install_hooks(app: Flask) -> None:
+    from .state import state
+
+    @app.before_request
+    def _open_session():
+        s, tokens = open_session(state().engine, write=request.method in _WRITE_METHODS)
+        g._sandbox_session = (s, tokens)
+
+    app.before_request(_inject_latency)
+
+    @app.after_request
+    def _finish(resp):
+        resp = add_response_headers(resp)
+        pair = g.pop("_sandbox_session", None)
+        if pair:
+            s, tokens = pair
+            try:
+                if resp.status_code < 400:
+                    s.commit()
+                else:
+                    s.rollback()
+            finally:
+                close_session(s, tokens)
+        state().stats.status(resp.status_code)
+        return resp
+
+    @app.teardown_request
+    def _teardown(_exc):
+        pair = g.pop("_sandbox_session", None)
+        if pair:
+            s, tokens = pair
+            s.rollback()
+            close_session(s, tokens)
+
+    @app.errorhandler(ApiError)
+    def _api_error(e: ApiError):
+        resp = jsonify(e.body)
+        resp.status_code = e.status
+        for k, v in e.headers.items():
+            resp.headers[k] = v
+        return resp
+
+    @app.errorhandler(HTTPException)
+    def _http_error(e: HTTPException):
+        if request.path.startswith(_JSON_PREFIXES):
+            resp = jsonify({"errors": e.description or e.name})
+            resp.status_code = e.code or 500
+            return resp
+        return e
+
+    @app.errorhandler(Exception)
+    def _unhandled(e: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        resp = jsonify({"errors": "Internal Server Error", "detail": repr(e)})
+        resp.status_code = 500
+        return resp

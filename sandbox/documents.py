@@ -1,0 +1,244 @@
+"""Documents tool REST views: folders, files, file versions and authenticated downloads.
+
+Permission levels (Procore's exact rules per action are not documented; stricter
+reading): reading needs Documents >= Read Only, creating folders/files/versions needs
+>= Standard, rename/move/delete needs Admin, and recycle-bin items are visible only
+to Documents Admins (fact sheet: "Recycle-bin contents are visible only to Admin").
+"""
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+from werkzeug.datastructures import FileStorage
+
+from . import documents_service as svc
+from .api import (ADMIN, READ_ONLY, ApiError, actor, int_arg, json_response, project_for,
+                  request_data, require_auth, tool_level)
+from .db import current_session
+from .documents_serial import folder_json, single_file_json, users_map, version_json
+from .models import STANDARD, Company, CompanyUser, File, FileVersion, Project
+from .storage import download_redirect, put_stream
+
+bp = Blueprint("documents", __name__)
+V = "/rest/v1.0"
+
+
+def _truthy(v) -> bool:
+    return v is True or str(v).lower() in ("true", "1", "yes", "on")
+
+
+def _project(level=READ_ONLY) -> Project:
+    return project_for(int_arg("project_id"), tool="documents", level=level)
+
+
+def _is_admin(project) -> bool:
+    return tool_level(g.user.id, project, "documents") >= ADMIN
+
+
+def _read_only(project) -> bool:
+    return tool_level(g.user.id, project, "documents") < STANDARD
+
+
+def _sub(data: dict, key: str) -> dict:
+    obj = data.get(key)
+    if not isinstance(obj, dict):
+        raise ApiError(400, f"param is missing or the value is empty: {key}")
+    return obj
+
+
+def content_from(s, project, obj: dict) -> dict:
+    """Resolve ``upload_uuid`` or multipart ``data`` into blob info."""
+    uuid, data = obj.get("upload_uuid"), obj.get("data")
+    if uuid and data is not None:
+        raise ApiError(422, "Use either data or upload_uuid, not both",
+                       body={"errors": {"base": ["You should not use both data and upload_uuid"]}})
+    if uuid:
+        from .uploads import consume_upload
+        return consume_upload(s, str(uuid), project, g.user)
+    if isinstance(data, FileStorage):
+        sha, size = put_stream(data.stream)
+        return {"sha256": sha, "size": size, "content_type": data.mimetype or "application/octet-stream",
+                "filename": data.filename}
+    if data is not None:
+        raise ApiError(422, "data must be sent as multipart/form-data",
+                       body={"errors": {"data": ["must be a file (multipart/form-data)"]}})
+    raise ApiError(422, "data or upload_uuid is required",
+                   body={"errors": {"data": ["can't be blank"], "upload_uuid": ["can't be blank"]}})
+
+
+# --- folders ------------------------------------------------------------------
+
+def _folder_opts():
+    a = request.args
+    return dict(exclude_folders=_truthy(a.get("exclude_folders")), exclude_files=_truthy(a.get("exclude_files")),
+                latest_only=_truthy(a.get("show_latest_file_version_only")))
+
+
+@bp.get(f"{V}/folders")
+@require_auth()
+def list_root_folder():
+    project = _project()
+    s = current_session()
+    root, _bin = svc.ensure_roots(s, project)
+    return json_response(folder_json(s, root, read_only=_read_only(project), include_bin=_is_admin(project),
+                                     **_folder_opts()))
+
+
+@bp.get(f"{V}/folders/<int:folder_id>")
+@require_auth()
+def show_folder(folder_id):
+    project = _project()
+    s = current_session()
+    admin = _is_admin(project)
+    folder = svc.get_folder(s, project, folder_id, include_deleted=admin)
+    if folder.is_recycle_bin and not admin:
+        raise ApiError(404, "Folder not found")
+    return json_response(folder_json(s, folder, read_only=_read_only(project), include_bin=admin,
+                                     **_folder_opts()))
+
+
+@bp.post(f"{V}/folders")
+@require_auth()
+def create_folder():
+    project = _project(STANDARD)
+    obj = _sub(request_data(), "folder")
+    s = current_session()
+    f = svc.create_folder(s, project, actor(), obj.get("name"), obj.get("parent_id"),
+                          _truthy(obj.get("is_tracked")))
+    return json_response(folder_json(s, f, read_only=False, include_bin=False), 201)
+
+
+@bp.patch(f"{V}/folders/<int:folder_id>")
+@require_auth()
+def update_folder(folder_id):
+    project = _project(ADMIN)
+    obj = _sub(request_data(), "folder")
+    s = current_session()
+    folder = svc.get_folder(s, project, folder_id, include_deleted=True)
+    tracked = _truthy(obj["is_tracked"]) if "is_tracked" in obj else None
+    folder = svc.update_folder(s, project, folder, actor(), name=obj.get("name"),
+                               parent_id=obj.get("parent_id"), is_tracked=tracked)
+    return json_response(folder_json(s, folder, read_only=False, include_bin=True))
+
+
+@bp.delete(f"{V}/folders/<int:folder_id>")
+@require_auth()
+def delete_folder(folder_id):
+    project = _project(ADMIN)
+    s = current_session()
+    svc.delete_folder(s, project, svc.get_folder(s, project, folder_id), actor())
+    return "", 204
+
+
+# --- files --------------------------------------------------------------------
+
+@bp.get(f"{V}/files/<int:file_id>")
+@require_auth()
+def show_file(file_id):
+    project = _project()
+    s = current_session()
+    f = svc.get_file(s, project, file_id, include_deleted=_is_admin(project))
+    return json_response(single_file_json(s, f, _truthy(request.args.get("show_latest_version_only"))))
+
+
+@bp.post(f"{V}/files")
+@require_auth()
+def create_file():
+    project = _project(STANDARD)
+    obj = _sub(request_data(), "file")
+    s = current_session()
+    blob = content_from(s, project, obj)
+    name = obj.get("name") or blob.get("filename")
+    f = svc.create_file(s, project, actor(), name=name, sha256=blob["sha256"], size=blob["size"],
+                        content_type=blob["content_type"], parent_id=obj.get("parent_id"),
+                        description=obj.get("description"), unique_name=_truthy(obj.get("unique_name")))
+    return json_response(single_file_json(s, f), 201)
+
+
+@bp.patch(f"{V}/files/<int:file_id>")
+@require_auth()
+def update_file(file_id):
+    obj = _sub(request_data(), "file")
+    changes_meta = any(k in obj for k in ("name", "parent_id", "description"))
+    project = _project(ADMIN if changes_meta else STANDARD)
+    s = current_session()
+    f = svc.get_file(s, project, file_id, include_deleted=True)
+    if changes_meta:
+        f = svc.update_file(s, project, f, actor(), name=obj.get("name"), parent_id=obj.get("parent_id"),
+                            description=obj.get("description"))
+    if obj.get("upload_uuid") or obj.get("data") is not None:
+        blob = content_from(s, project, obj)
+        svc.add_file_version(s, project, f, actor(), sha256=blob["sha256"], size=blob["size"],
+                             content_type=blob["content_type"])
+    return json_response(single_file_json(s, f))
+
+
+@bp.delete(f"{V}/files/<int:file_id>")
+@require_auth()
+def delete_file(file_id):
+    project = _project(ADMIN)
+    s = current_session()
+    svc.delete_file(s, project, svc.get_file(s, project, file_id), actor())
+    return "", 204
+
+
+# --- file versions ------------------------------------------------------------
+
+@bp.post(f"{V}/file_versions")
+@require_auth()
+def create_file_version():
+    project = _project(STANDARD)
+    data = request_data()
+    obj = _sub(data, "file_version")
+    file_id = int_arg("file_id", source=data) if "file_id" in data else int_arg("file_id", source=obj)
+    s = current_session()
+    f = svc.get_file(s, project, file_id)
+    blob = content_from(s, project, obj)
+    v = svc.add_file_version(s, project, f, actor(), sha256=blob["sha256"], size=blob["size"],
+                             content_type=blob["content_type"], notes=obj.get("notes"),
+                             filename=obj.get("name"))
+    return json_response(version_json(v, users_map(s, [v.created_by_id])), 201)
+
+
+@bp.get(f"{V}/file_versions/<int:version_id>")
+@require_auth()
+def show_file_version(version_id):
+    project = _project()
+    s = current_session()
+    v = s.get(FileVersion, version_id)
+    f = s.get(File, v.file_id) if v else None
+    if v is None or f is None or f.project_id != project.id or (f.is_deleted and not _is_admin(project)):
+        raise ApiError(404, "File version not found")
+    return json_response(version_json(v, users_map(s, [v.created_by_id])))
+
+
+# --- downloads (Bearer token required, then 302 to signed storage) --------------
+
+def _download(v: FileVersion | None):
+    s = current_session()
+    f = s.get(File, v.file_id) if v else None
+    project = s.get(Project, f.project_id) if f else None
+    if project is None:
+        raise ApiError(404, "Not found")
+    # Download URLs carry no company header: derive the company from the project.
+    member = s.query(CompanyUser).filter_by(company_id=project.company_id, user_id=g.user.id,
+                                            is_active=True).first()
+    if member is None:
+        raise ApiError(403, "You do not have access to this file")
+    g.company = s.get(Company, project.company_id)
+    project_for(project.id, tool="documents", level=READ_ONLY)
+    if f.is_deleted and not _is_admin(project):
+        raise ApiError(404, "Not found")
+    return download_redirect(v.sha256, v.filename, v.content_type)
+
+
+@bp.get("/downloads/file_versions/<int:version_id>")
+@require_auth(company=False)
+def download_version(version_id):
+    return _download(current_session().get(FileVersion, version_id))
+
+
+@bp.get("/downloads/prostore_files/<int:prostore_id>")
+@require_auth(company=False)
+def download_prostore(prostore_id):
+    s = current_session()
+    return _download(s.query(FileVersion).filter_by(prostore_file_id=prostore_id).first())

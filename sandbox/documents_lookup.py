@@ -1,0 +1,93 @@
+"""Read-side helpers of the Documents tool: roots, lookups, versions, folder paths."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from . import clock
+from .api import ApiError
+from .models import File, FileVersion, Folder, Project
+
+RECYCLE_BIN_NAME = "Recycle Bin"
+
+
+def ensure_roots(s, project: Project) -> tuple[Folder, Folder]:
+    """Root folder and its Recycle Bin child (created on first use)."""
+    root = s.scalars(select(Folder).where(Folder.project_id == project.id, Folder.is_root.is_(True))).first()
+    now = clock.now()
+    if root is None:
+        # Root name is null and name_with_path "" (unverified; stricter: clients must not
+        # rely on the root having a name).
+        root = Folder(project_id=project.id, parent_id=None, name=None, is_root=True,
+                      created_at=now, updated_at=now)
+        s.add(root)
+        s.flush()
+    bin_ = s.scalars(select(Folder).where(Folder.project_id == project.id,
+                                          Folder.is_recycle_bin.is_(True))).first()
+    if bin_ is None:
+        bin_ = Folder(project_id=project.id, parent_id=root.id, name=RECYCLE_BIN_NAME,
+                      is_recycle_bin=True, created_at=now, updated_at=now)
+        s.add(bin_)
+        s.flush()
+    return root, bin_
+
+
+def get_folder(s, project: Project, folder_id: int, include_deleted=False) -> Folder:
+    f = s.get(Folder, folder_id)
+    if f is None or f.project_id != project.id or (f.is_deleted and not include_deleted):
+        raise ApiError(404, "Folder not found")
+    return f
+
+
+def get_file(s, project: Project, file_id: int, include_deleted=False) -> File:
+    f = s.get(File, file_id)
+    if f is None or f.project_id != project.id or (f.is_deleted and not include_deleted):
+        raise ApiError(404, "File not found")
+    return f
+
+
+def versions_of(s, file_ids) -> dict[int, list[FileVersion]]:
+    out: dict[int, list[FileVersion]] = {fid: [] for fid in file_ids}
+    ids = list(file_ids)
+    for i in range(0, len(ids), 500):
+        for v in s.scalars(select(FileVersion).where(FileVersion.file_id.in_(ids[i:i + 500]))):
+            out[v.file_id].append(v)
+    for lst in out.values():
+        lst.sort(key=lambda v: v.number)
+    return out
+
+
+class FolderPaths:
+    """Loads a project's folder tree once and answers name_with_path / subtree queries."""
+
+    def __init__(self, s, project_id: int):
+        rows = s.execute(select(Folder.id, Folder.parent_id, Folder.name, Folder.is_root)
+                         .where(Folder.project_id == project_id)).all()
+        self.info = {r.id: (r.parent_id, r.name, r.is_root) for r in rows}
+        self._cache: dict[int, str] = {}
+
+    def folder_path(self, folder_id: int | None) -> str:
+        if folder_id is None or folder_id not in self.info:
+            return ""
+        if folder_id in self._cache:
+            return self._cache[folder_id]
+        parent, name, is_root = self.info[folder_id]
+        path = "" if is_root else (f"{self.folder_path(parent)}/{name}" if self.folder_path(parent) else name)
+        self._cache[folder_id] = path
+        return path
+
+    def file_path(self, parent_id: int, name: str) -> str:
+        base = self.folder_path(parent_id)
+        return f"{base}/{name}" if base else name
+
+    def subtree(self, folder_id: int) -> set[int]:
+        children: dict[int, list[int]] = {}
+        for fid, (parent, _n, _r) in self.info.items():
+            children.setdefault(parent, []).append(fid)
+        out, stack = set(), [folder_id]
+        while stack:
+            cur = stack.pop()
+            if cur in out:
+                continue
+            out.add(cur)
+            stack.extend(children.get(cur, []))
+        return out

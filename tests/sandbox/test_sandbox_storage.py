@@ -1,0 +1,128 @@
+"""Downloads (token + 302 to signed storage) and direct uploads."""
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import requests
+
+
+def _a_file(api, pid):
+    root = api.get(f"/rest/v1.0/folders?project_id={pid}").json()
+    return root["files"][0]
+
+
+def test_download_redirect_rules_and_bytes(admin, sb, world):
+    f = _a_file(admin, world.alamos)
+    url = f["file_versions"][0]["url"]
+    assert url.startswith(sb.url)
+    assert requests.get(url, allow_redirects=False).status_code == 401
+    r = admin.get(url, company=False)
+    assert r.status_code == 302
+    loc = r.headers["Location"]
+    assert "/_storage/" in loc and "sig=" in loc and "expires=" in loc
+    with_auth = requests.get(loc, headers={"Authorization": f"Bearer {admin.token}"})
+    assert with_auth.status_code in (400, 403)
+    # requests keeps Authorization on a same-host redirect: naive clients fail
+    naive = requests.get(url, headers={"Authorization": f"Bearer {admin.token}"})
+    assert naive.status_code in (400, 403)
+    data = requests.get(loc).content
+    assert len(data) == f["size"] and data.startswith("Edificio Los Álamos".encode())
+    tampered = loc.replace("sig=", "sig=0")
+    assert requests.get(tampered).status_code == 403
+    sb.advance_clock(301)
+    assert requests.get(loc).status_code == 403
+    # a fresh redirect works again; prostore url too
+    loc2 = admin.get(f["file_versions"][0]["prostore_file"]["url"], company=False).headers["Location"]
+    assert requests.get(loc2).content == data
+    st = sb.stats()
+    assert st["storage_downloads"] >= 2 and st["bytes_served"] >= 2 * len(data)
+
+
+def test_zero_byte_and_hostile_names(admin, world):
+    idx = admin.get(f"/rest/v1.0/projects/{world.alamos}/documents?filters[document_type]=file&per_page=1000").json()
+    by_name = {d["name"]: d for d in idx}
+    empty = admin.get(f"/rest/v1.0/files/{by_name['vacío.txt']['id']}?project_id={world.alamos}").json()
+    assert empty["size"] == 0
+    loc = admin.get(empty["file_versions"][0]["url"], company=False).headers["Location"]
+    assert requests.get(loc).content == b""
+    hostile = admin.get(f"/rest/v1.0/files/{by_name['../informe?.pdf']['id']}?project_id={world.alamos}").json()
+    loc = admin.get(hostile["file_versions"][0]["url"], company=False).headers["Location"]
+    assert requests.get(loc).content.startswith(b"%PDF-")
+
+
+def test_non_segmented_upload_then_attach(admin, api_for, world):
+    pid = world.alamos
+    r = admin.post(f"/rest/v1.1/projects/{pid}/uploads",
+                   json={"response_filename": "acta ñ.pdf", "response_content_type": "application/pdf"})
+    assert r.status_code == 201, r.text
+    up = r.json()
+    assert set(up) >= {"uuid", "url", "fields"} and "x-amz-signature" in up["fields"]
+    content = b"%PDF-1.4 acta de reunion\n" * 100
+    # with the Procore token -> rejected by storage
+    bad = requests.post(up["url"], data=up["fields"], files={"file": ("acta.pdf", content)},
+                        headers={"Authorization": f"Bearer {admin.token}"})
+    assert bad.status_code == 400
+    tampered = dict(up["fields"], key="otra/clave")
+    assert requests.post(up["url"], data=tampered, files={"file": ("acta.pdf", content)}).status_code == 403
+    ok = requests.post(up["url"], data=up["fields"], files={"file": ("acta.pdf", content)})
+    assert ok.status_code == 204, ok.text
+    # only the creating user may attach it
+    other = api_for("sinadmin@constructora.test")
+    assert other.post(f"/rest/v1.0/files?project_id={pid}",
+                      json={"file": {"name": "x.pdf", "upload_uuid": up["uuid"]}}).status_code == 403
+    r = admin.post(f"/rest/v1.0/files?project_id={pid}",
+                   json={"file": {"name": "Acta ñ.pdf", "upload_uuid": up["uuid"]}})
+    assert r.status_code == 201, r.text
+    f = r.json()
+    assert f["size"] == len(content)
+    loc = admin.get(f["file_versions"][0]["url"], company=False).headers["Location"]
+    assert requests.get(loc).content == content
+    again = admin.post(f"/rest/v1.0/files?project_id={pid}",
+                       json={"file": {"name": "otra.pdf", "upload_uuid": up["uuid"]}})
+    assert again.status_code == 422
+
+
+def test_segmented_upload_then_new_version(admin, sb, world):
+    pid = world.alamos
+    sb.control({"upload_min_segment_size": 1024})
+    parts = [b"a" * 1500, b"b" * 1024, b"c" * 10]
+    segs = [{"size": len(p), "sha256": hashlib.sha256(p).hexdigest(), "md5": hashlib.md5(p).hexdigest()}
+            for p in parts]
+    small = admin.post(f"/rest/v1.1/projects/{pid}/uploads",
+                       json={"segments": [{"size": 10, "sha256": segs[2]["sha256"]}, segs[0]]})
+    assert small.status_code == 422  # non-last segment below the minimum
+    r = admin.post(f"/rest/v1.1/projects/{pid}/uploads", json={"segments": segs})
+    assert r.status_code == 201, r.text
+    up = r.json()
+    assert up["status"] == "ready" and len(up["segments"]) == 3
+    etags = []
+    for seg, body in zip(up["segments"], parts, strict=True):
+        h = dict(seg["headers"], **{"Content-Type": "application/octet-stream"})
+        assert requests.put(seg["url"], data=body, headers={**h, "Authorization": "Bearer x"}).status_code == 400
+        resp = requests.put(seg["url"], data=body, headers=h)
+        assert resp.status_code == 200, resp.text
+        assert h["content-md5"] == base64.b64encode(hashlib.md5(body).digest()).decode()
+        etags.append(resp.headers["ETag"])
+    f = _a_file(admin, pid)
+    early = admin.post(f"/rest/v1.0/file_versions?project_id={pid}",
+                       json={"file_id": f["id"], "file_version": {"upload_uuid": up["uuid"]}})
+    assert early.status_code == 422  # not completed yet
+    assert admin.patch(f"/rest/v1.1/projects/{pid}/uploads/{up['uuid']}",
+                       json={"segments": [{"etag": e} for e in reversed(etags)]}).status_code == 422
+    r = admin.patch(f"/rest/v1.1/projects/{pid}/uploads/{up['uuid']}", json={"segments": [{"etag": e} for e in etags]})
+    assert r.status_code == 200 and r.json()["status"] == "complete"
+    r = admin.post(f"/rest/v1.0/file_versions?project_id={pid}",
+                   json={"file_id": f["id"], "file_version": {"upload_uuid": up["uuid"], "notes": "segmentado"}})
+    assert r.status_code == 201, r.text
+    assert r.json()["size"] == sum(map(len, parts)) and r.json()["number"] == 2
+    loc = admin.get(r.json()["url"], company=False).headers["Location"]
+    assert requests.get(loc).content == b"".join(parts)
+
+
+def test_upload_must_start_within_window(admin, sb, world):
+    up = admin.post(f"/rest/v1.1/projects/{world.alamos}/uploads",
+                    json={"response_filename": "a.txt", "response_content_type": "text/plain"}).json()
+    sb.advance_clock(3601)
+    r = requests.post(up["url"], data=up["fields"], files={"file": ("a.txt", b"tarde")})
+    assert r.status_code == 403
