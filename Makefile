@@ -33,7 +33,7 @@ run: $(STAMP) $(MO)
 	$(PY) scripts/run_dev.py
 
 web: $(STAMP) $(MO)
-	$(VENV)/bin/flask --app portal:create_app db upgrade
+	$(VENV)/bin/flask --app portal:create_app db upgrade heads
 	$(VENV)/bin/gunicorn --bind 0.0.0.0:$${PORT:-5000} --workers $${WEB_WORKERS:-2} --threads 4 wsgi:app
 
 worker: $(STAMP) $(MO)

@@ -84,6 +84,10 @@ def load_config(env: str | None = None) -> dict:
         "PROCORE_CLIENT_SECRET": _env("PROCORE_CLIENT_SECRET", "demo-secret"),
         "PROCORE_LOGIN_URL": _env("PROCORE_LOGIN_URL", "https://login.procore.com").rstrip("/"),
         "PROCORE_API_URL": _env("PROCORE_API_URL", "https://api.procore.com").rstrip("/"),
+        # Pacing shared by every worker using one Procore token (portal/procore/pacing.py).
+        # Procore's docs show a spike limit of 25 requests per 10 s; stay under it by default.
+        "PROCORE_REQUESTS_PER_SECOND": float(_env("PROCORE_REQUESTS_PER_SECOND", "2.0")),
+        "PROCORE_BURST": int(_env("PROCORE_BURST", "4")),
         "PROCORE_WEBHOOK_NAMESPACE": _env("PROCORE_WEBHOOK_NAMESPACE", "cbox-procore"),
         "PUBLIC_BASE_URL": public_base_url.rstrip("/"),
         "WEBHOOK_PATH": WEBHOOK_PATH,

@@ -94,7 +94,7 @@ def main() -> int:
 
     app = create_app()
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")  # features add migrations on parallel branches
         accounts.seed_demo(app.config["DEMO_PASSWORD"])
         db.session.commit()
     log("database migrated; demo data present")

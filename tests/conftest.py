@@ -49,14 +49,16 @@ def app(tmp_path_factory):
     instance = tmp_path_factory.mktemp("instance")
     overrides = {"PORTAL_ENV": "testing", "INSTANCE_DIR": str(instance), "STORAGE_DIR": str(instance / "storage"),
                  # Nothing answers on port 9: a test that forgets the sandbox fails fast, offline.
-                 "PROCORE_API_URL": UNREACHABLE_PROCORE, "PROCORE_LOGIN_URL": UNREACHABLE_PROCORE}
+                 "PROCORE_API_URL": UNREACHABLE_PROCORE, "PROCORE_LOGIN_URL": UNREACHABLE_PROCORE,
+                 # The sandbox allows 100 requests per 10 s; tests need not crawl at production pace.
+                 "PROCORE_REQUESTS_PER_SECOND": 8.0, "PROCORE_BURST": 20}
     if not os.environ.get("DATABASE_URL"):
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'test.db'}"
     application = create_app(overrides)
     with application.app_context():
         if db.engine.dialect.name != "sqlite":
             _drop_everything(db)
-        upgrade()
+        upgrade(revision="heads")  # features add migrations on parallel branches
     yield application
 
 

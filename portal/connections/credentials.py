@@ -93,6 +93,8 @@ def client_for(credential) -> ProcoreClient:
         redis=current_app.extensions["redis"],
         allow_private_redirects=config["PORTAL_ENV"] != "production",
         timeout=(5, 60),
+        requests_per_second=config["PROCORE_REQUESTS_PER_SECOND"],
+        burst=config["PROCORE_BURST"],
     )
 
 
