@@ -75,10 +75,10 @@ def main() -> int:
     if not env.get("PROCORE_API_URL") and (ROOT / "sandbox" / "__main__.py").exists():
         sandbox_port = int(env.get("SANDBOX_PORT", "8765"))
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-        sandbox_env = dict(env, SANDBOX_PUBLIC_URL=sandbox_url, SANDBOX_PORTAL_URL=base_url)
+        sandbox_env = dict(env, SANDBOX_PUBLIC_BASE_URL=sandbox_url, SANDBOX_PORTAL_URL=base_url)
         spawn("Procore sandbox", [sys.executable, "-m", "sandbox", "--port", str(sandbox_port),
                                   "--db", str(instance / "sandbox.db")], sandbox_env)
-        if not wait_http(sandbox_url + "/oauth/token/info"):
+        if not wait_http(sandbox_url + "/_sandbox/health"):
             log("the Procore sandbox did not start; see its output above")
             stop_all()
             return 1

@@ -78,6 +78,16 @@ def made_run(tmp_path_factory):
 def console_errors(page):
     """Collect console errors (CSP violations show up here) for the test to assert on."""
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+
+    def on_console(message):
+        if message.type == "error":
+            errors.append(f"{message.text} at {message.location.get('url', '?')}")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
+
+
+def portal_errors(errors: list[str], portal_url: str) -> list[str]:
+    """Console errors raised on the portal's own pages (not the sandbox playing Procore)."""
+    return [error for error in errors if portal_url in error or " at " not in error]
