@@ -60,7 +60,9 @@ class ProjectCredential(db.Model):
     """An account that completed an integration on a Procore project (SPEC R33)."""
 
     __tablename__ = "procore_project_credentials"
-    __table_args__ = (UniqueConstraint("account_id", "procore_project_id", name="uq_project_credentials_account_project"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "procore_project_id", name="uq_project_credentials_account_project"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
