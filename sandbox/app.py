@@ -33,6 +33,11 @@ MODULES = [
     "sandbox.uploads",
     "sandbox.storage",
     "sandbox.control",
+    "sandbox.photos",
+    "sandbox.seed_photos",
+    "sandbox.drawings",
+    "sandbox.drawings_revisions",
+    "sandbox.seed_drawings",
 ]
 
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

@@ -59,9 +59,24 @@ DEFAULTS: dict = {
     # time
     "clock_offset": 0.0,               # seconds added to the wall clock (time travel)
     "webhook_time_scale": 1.0,         # used by the webhook module: >1 speeds up delays
+    # webhooks (sandbox/webhooks*.py; see README "Webhooks")
+    "webhooks_enabled": True,          # false: dispatcher paused (events wait, nothing is sent)
+    "webhook_timeout": 5.0,            # s to wait for the receiver (real seconds, not scaled)
+    "webhook_delay_ms": 0,             # extra delay before an event's first attempt (real ms)
+    "webhook_duplicate_rate": 0.0,     # probability an event is delivered twice (same id/ulid)
+    "webhook_drop_rate": 0.0,          # probability an event is silently never delivered
+    "webhook_unreachable_domains": ["example.com", "example.org", "example.net", "invalid"],
+    "webhook_allow_http": True,        # sandbox convenience: Procore documents HTTPS POSTs
+    "webhook_unconfirmed_resources": True,  # list/accept "Drawing Revisions" (unconfirmed)
+    "portal_url": "http://127.0.0.1:5000",  # seeded "right" hook = portal_url + receiver path
+    "portal_namespace": "cbox-procore",
     # misc
     "control_token": None,             # if set, /_sandbox/* needs header X-Sandbox-Token
     "debug": False,
+    # photos / drawings (sandbox/photos*.py, sandbox/drawings*.py)
+    "photos_url_ttl": 3600,            # s; image url/thumbnail_url expire (0 = never); Bearer still needed
+    "drawings_url_ttl": 3600,          # s; pdf_url/png_url expire (0 = never); Bearer still needed
+    "drawing_upload_processing_seconds": 0.0,  # >0: drawing uploads stay "in_progress" this long
 }
 
 # Keys that cannot be changed at runtime via POST /_sandbox/config.
