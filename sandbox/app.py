@@ -38,6 +38,9 @@ MODULES = [
     "sandbox.drawings",
     "sandbox.drawings_revisions",
     "sandbox.seed_drawings",
+    "sandbox.webhooks",          # webhooks API v1.0 + outbound dispatcher thread
+    "sandbox.webhooks_control",  # /_sandbox/webhooks/*
+    "sandbox.seed_webhooks",
 ]
 
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
