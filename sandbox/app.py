@@ -38,6 +38,7 @@ MODULES = [
     "sandbox.drawings",
     "sandbox.drawings_revisions",
     "sandbox.seed_drawings",
+    "sandbox.ui",  # web UI under /ui/ (shows a tab only for tools whose module exists)
     "sandbox.webhooks",          # webhooks API v1.0 + outbound dispatcher thread
     "sandbox.webhooks_control",  # /_sandbox/webhooks/*
     "sandbox.seed_webhooks",
