@@ -1,0 +1,105 @@
+"""Blob rows and the blob store together: streaming writes and garbage collection.
+
+Re-exported by portal/cbox/store.py (write_blob, collect_garbage); see its docstring.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, exists, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from portal.cbox.blobstore import get_blob_store, is_disk_full
+from portal.cbox.errors import BlobSizeMismatch, CboxError, StorageFull
+from portal.extensions import db
+from portal.models.cbox import CboxBlob, CboxFileVersion
+from portal.models.tenancy import utcnow
+
+CHUNK = 1024 * 1024  # streamed in 1 MiB pieces: a file is never whole in memory
+
+
+def _copy(stream, writer) -> int:
+    total = 0
+    while True:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            return total
+        writer.write(chunk)
+        total += len(chunk)
+
+
+def write_blob(stream, *, expected_size: int | None = None) -> CboxBlob:
+    """Stream `stream` into the blob store and return its (possibly existing) CboxBlob row."""
+    if not hasattr(stream, "read"):
+        raise CboxError(_l("A readable stream is required."))
+    if expected_size is not None and (not isinstance(expected_size, int) or expected_size < 0):
+        raise CboxError(_l("The expected size must be a whole number of bytes."))
+    writer = get_blob_store().open_writer()
+    try:
+        size = _copy(stream, writer)
+        if expected_size is not None and size != expected_size:
+            raise BlobSizeMismatch(expected_size, size)  # checked before commit: nothing reaches the store
+        sha256, size = writer.commit()
+    except OSError as error:
+        writer.abort()
+        if is_disk_full(error):
+            raise StorageFull(_l("The document store is full; nothing was stored. Try again later.")) from error
+        raise
+    except BaseException:
+        writer.abort()
+        raise
+    return _record(sha256, size)
+
+
+def _record(sha256: str, size: int) -> CboxBlob:
+    """Insert the blob row once, even when two workers store the same content at the same time."""
+    now = utcnow()
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(CboxBlob).values(sha256=sha256, size=size, created_at=now, last_written_at=now)
+                       .on_conflict_do_nothing(index_elements=["sha256"]))
+    db.session.execute(update(CboxBlob).where(CboxBlob.sha256 == sha256).values(last_written_at=now))
+    blob = db.session.get(CboxBlob, sha256)
+    db.session.refresh(blob)
+    return blob
+
+
+def collect_garbage(grace: timedelta = timedelta(hours=1)) -> int:
+    """Delete blobs no version references; their files go once the caller commits.
+
+    `grace` protects content just written whose version row is not committed yet.
+    Returns how many blobs were collected.
+    """
+    cutoff = utcnow() - grace
+    unused = db.session.scalars(select(CboxBlob.sha256).where(
+        ~exists().where(CboxFileVersion.blob_sha256 == CboxBlob.sha256),
+        CboxBlob.last_written_at <= cutoff)).all()
+    orphans = _orphan_files(grace)
+    if not unused:
+        return orphans
+    for sha256 in unused:
+        db.session.delete(db.session.get(CboxBlob, sha256))
+    db.session.flush()
+    store = get_blob_store()
+
+    # Files are removed only after the rows are gone for good: a rollback keeps both.
+    @event.listens_for(db.session(), "after_commit", once=True)
+    def _remove_files(_session):
+        for sha in unused:
+            store.delete(sha)
+
+    return len(unused) + orphans
+
+
+def _orphan_files(grace: timedelta) -> int:
+    """Remove stored files without a row: content of uploads whose transaction rolled back."""
+    store = get_blob_store()
+    if not hasattr(store, "iter_blobs"):
+        return 0  # a backend without listing relies on its own lifecycle rules
+    removed = 0
+    for sha256 in list(store.iter_blobs(older_than=grace.total_seconds())):
+        if db.session.get(CboxBlob, sha256) is None:
+            store.delete(sha256)
+            removed += 1
+    return removed

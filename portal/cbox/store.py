@@ -1,0 +1,258 @@
+"""The cBox store API: the only way views, jobs and the sync engine change cBox (SPEC D1, R7, R10, R21).
+
+Every function validates its input, raises a `portal.cbox.errors.CboxError` subclass with a
+clear message, and FLUSHES but never commits: the caller (view, job, CLI) commits.
+
+Projects and trees
+  create_project(company_id, name) -> CboxProject        with Documentos, Imágenes, Planos
+  categorized_folder(project, kind) -> CboxFolder         kind: "documents" | "photos" | "drawings"
+  ensure_folder(parent, name, *, origin="local")          the child folder of that (sanitised) name,
+      -> CboxFolder                                       created when missing; never a duplicate
+  create_folder(parent, name, *, origin="local")          always a new folder; " (2)" if the name is taken
+  children(folder) -> (folders, files)                    sorted by name, case-insensitively
+  find_child(folder, name) -> CboxFolder | CboxFile | None   by sanitised name, ignoring case
+  path_of(item) -> list[str]                              ["Documentos", "Procore", "a.pdf"]
+
+Content
+  write_blob(stream, *, expected_size=None) -> CboxBlob   streams any object with read(n) into the
+      blob store (temp file, fsync, rename; identical content stored once). Raises BlobSizeMismatch
+      when expected_size differs, StorageFull on ENOSPC/EDQUOT, OSError otherwise; the temp file
+      is always removed and nothing is recorded.
+  add_file(folder, name, blob, *, origin="local", status="synced") -> CboxFile   version 1;
+      the name is made unique in the folder (" (2)" …), the given name kept as original_name
+  add_version(file, blob) -> CboxFileVersion              no-op (returns the current version)
+                                                          when the blob is the current one
+Changes
+  rename(item, new_name)       unique among siblings (suffixed when taken), original_name updated
+  move(item, new_parent)       same project and categorized tree; never a folder into itself
+  delete(item)                 hard delete of the item and everything below it; blobs stay
+                               until collect_garbage() finds no version using them
+  set_status(item, status, reason=None)   status in synced|syncing|pending|pending_deletion|error (R7)
+  collect_garbage(grace=1 h) -> int       unreferenced blobs: rows now, files after commit
+
+Items are CboxFolder or CboxFile rows. The three categorized folders cannot be renamed, moved
+or deleted. Sibling folders and files share one namespace, compared ignoring case (names.py).
+Rows that reference items (e.g. sync links) must be deleted with them (ondelete CASCADE).
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal.cbox.blobs import collect_garbage, write_blob
+from portal.cbox.errors import CboxError, InvalidMove, InvalidName, ProtectedItem
+from portal.cbox.names import name_key, safe_name, unique_name
+from portal.extensions import db
+from portal.models.cbox import (CATEGORIZED_NAMES, KINDS, ORIGINS, STATUSES, CboxBlob, CboxFile,
+                                CboxFileVersion, CboxFolder, CboxProject)
+from portal.models.tenancy import utcnow
+
+__all__ = ["add_file", "add_version", "categorized_folder", "children", "collect_garbage", "create_folder",
+           "create_project", "delete", "ensure_folder", "find_child", "move", "path_of", "rename",
+           "set_status", "write_blob"]
+
+
+def _check_name(name) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidName(_l("A name is required."))
+    return name
+
+
+def _check_folder(folder) -> CboxFolder:
+    if not isinstance(folder, CboxFolder):
+        raise CboxError(_l("A folder is required."))
+    return folder
+
+
+def _check_item(item):
+    if not isinstance(item, (CboxFolder, CboxFile)):
+        raise CboxError(_l("A folder or a file is required."))
+    return item
+
+
+def _check_origin(origin: str) -> str:
+    if origin not in ORIGINS:
+        raise CboxError(_l("Unknown origin %(origin)s.", origin=origin))
+    return origin
+
+
+def _check_status(status: str) -> str:
+    if status not in STATUSES:
+        raise CboxError(_l("Unknown status %(status)s.", status=status))
+    return status
+
+
+def create_project(company_id: int, name: str) -> CboxProject:
+    name = _check_name(name).strip()
+    if len(name) > 200:
+        raise InvalidName(_l("A project name has at most 200 characters."))
+    if db.session.scalar(select(CboxProject.id).where(CboxProject.company_id == company_id,
+                                                      CboxProject.name == name)):
+        raise CboxError(_l("A cBox project named %(name)s already exists.", name=name))
+    project = CboxProject(company_id=company_id, name=name)
+    db.session.add(project)
+    db.session.flush()
+    for kind in KINDS:
+        label = CATEGORIZED_NAMES[kind]
+        db.session.add(CboxFolder(project_id=project.id, parent_id=None, kind=kind, category=kind, name=label,
+                                  name_key=name_key(label), original_name=label, origin="local", status="synced"))
+    db.session.flush()
+    return project
+
+
+def categorized_folder(project: CboxProject, kind: str) -> CboxFolder:
+    if not isinstance(project, CboxProject):
+        raise CboxError(_l("A cBox project is required."))
+    if kind not in KINDS:
+        raise CboxError(_l("Unknown categorized folder %(kind)s.", kind=kind))
+    return db.session.scalar(select(CboxFolder).where(CboxFolder.project_id == project.id, CboxFolder.kind == kind))
+
+
+def _find(folder: CboxFolder, key: str):
+    found = db.session.scalar(select(CboxFolder).where(CboxFolder.parent_id == folder.id, CboxFolder.name_key == key))
+    return found or db.session.scalar(select(CboxFile).where(CboxFile.folder_id == folder.id, CboxFile.name_key == key))
+
+
+def find_child(folder: CboxFolder, name: str):
+    _check_folder(folder)
+    return _find(folder, name_key(safe_name(_check_name(name))))
+
+
+def _free_name(parent: CboxFolder, wanted: str, exclude=None) -> str:
+    """`wanted` sanitised, suffixed when a sibling (other than `exclude`) holds it already."""
+    name = safe_name(wanted)
+    clash = _find(parent, name_key(name)) if parent.id is not None else None
+    if clash is None or clash is exclude:
+        return name
+    folders, files = children(parent)
+    taken = [item.name for item in (*folders, *files) if item is not exclude]
+    return unique_name(taken, name)
+
+
+def _new_folder(parent: CboxFolder, name: str, original: str, origin: str) -> CboxFolder:
+    folder = CboxFolder(project_id=parent.project_id, parent_id=parent.id, category=parent.category, name=name,
+                        name_key=name_key(name), original_name=original, origin=origin, status="synced")
+    db.session.add(folder)
+    db.session.flush()
+    return folder
+
+
+def ensure_folder(parent: CboxFolder, name: str, *, origin: str = "local") -> CboxFolder:
+    _check_folder(parent), _check_name(name), _check_origin(origin)
+    existing = _find(parent, name_key(safe_name(name)))
+    if not isinstance(existing, CboxFolder):
+        # A file holds the name: an earlier call made a suffixed folder; find it, stay idempotent.
+        existing = db.session.scalar(select(CboxFolder).where(CboxFolder.parent_id == parent.id,
+                                                              CboxFolder.original_name == name))
+    if existing is not None:
+        return existing
+    return _new_folder(parent, _free_name(parent, name), name, origin)
+
+
+def create_folder(parent: CboxFolder, name: str, *, origin: str = "local") -> CboxFolder:
+    _check_folder(parent), _check_name(name), _check_origin(origin)
+    return _new_folder(parent, _free_name(parent, name), name, origin)
+
+
+def add_file(folder: CboxFolder, name: str, blob: CboxBlob, *, origin: str = "local",
+             status: str = "synced") -> CboxFile:
+    _check_folder(folder), _check_name(name), _check_origin(origin), _check_status(status)
+    if not isinstance(blob, CboxBlob):
+        raise CboxError(_l("A stored blob is required."))
+    final = _free_name(folder, name)
+    file = CboxFile(project_id=folder.project_id, folder_id=folder.id, category=folder.category, name=final,
+                    name_key=name_key(final), original_name=name, origin=origin, status=status)
+    db.session.add(file)
+    db.session.flush()
+    db.session.add(CboxFileVersion(file=file, number=1, blob_sha256=blob.sha256, size=blob.size))
+    db.session.flush()
+    return file
+
+
+def add_version(file: CboxFile, blob: CboxBlob) -> CboxFileVersion:
+    if not isinstance(file, CboxFile) or not isinstance(blob, CboxBlob):
+        raise CboxError(_l("A file and a stored blob are required."))
+    current = file.current_version
+    if current is not None and current.blob_sha256 == blob.sha256:
+        return current  # identical content: re-importing or re-uploading changes nothing
+    version = CboxFileVersion(file=file, number=(current.number + 1 if current else 1), blob_sha256=blob.sha256,
+                              size=blob.size)
+    file.updated_at = utcnow()
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def _parent_of(item) -> CboxFolder | None:
+    return item.folder if isinstance(item, CboxFile) else item.parent
+
+
+def rename(item, new_name: str):
+    _check_item(item), _check_name(new_name)
+    if isinstance(item, CboxFolder) and item.is_categorized:
+        raise ProtectedItem(_l("The categorized folders cannot be renamed."))
+    final = _free_name(_parent_of(item), new_name, exclude=item)
+    item.name, item.name_key, item.original_name = final, name_key(final), new_name
+    db.session.flush()
+    return item
+
+
+def _is_inside(folder: CboxFolder, ancestor: CboxFolder) -> bool:
+    while folder is not None:
+        if folder.id == ancestor.id:
+            return True
+        folder = folder.parent
+    return False
+
+
+def move(item, new_parent: CboxFolder):
+    _check_item(item), _check_folder(new_parent)
+    if isinstance(item, CboxFolder) and item.is_categorized:
+        raise ProtectedItem(_l("The categorized folders cannot be moved."))
+    if new_parent.project_id != item.project_id or new_parent.category != item.category:
+        raise InvalidMove(_l("Items can only move within the same categorized folder."))
+    if isinstance(item, CboxFolder) and _is_inside(new_parent, item):
+        raise InvalidMove(_l("A folder cannot be moved into itself or one of its subfolders."))
+    if _parent_of(item).id == new_parent.id:
+        return item
+    final = _free_name(new_parent, item.name)
+    item.name, item.name_key = final, name_key(final)
+    if isinstance(item, CboxFile):
+        item.folder = new_parent
+    else:
+        item.parent = new_parent
+    db.session.flush()
+    return item
+
+
+def delete(item) -> None:
+    _check_item(item)
+    if isinstance(item, CboxFolder) and item.is_categorized:
+        raise ProtectedItem(_l("The categorized folders cannot be deleted."))
+    db.session.delete(item)  # ORM cascades remove subfolders, files and versions
+    db.session.flush()
+
+
+def set_status(item, status: str, reason: str | None = None):
+    _check_item(item), _check_status(status)
+    item.status, item.status_reason = status, (reason or None)
+    db.session.flush()
+    return item
+
+
+def path_of(item) -> list[str]:
+    _check_item(item)
+    names, node = [item.name], _parent_of(item)
+    while node is not None:
+        names.append(node.name)
+        node = node.parent
+    return names[::-1]
+
+
+def children(folder: CboxFolder) -> tuple[list[CboxFolder], list[CboxFile]]:
+    _check_folder(folder)
+    folders = db.session.scalars(select(CboxFolder).where(CboxFolder.parent_id == folder.id)
+                                 .order_by(CboxFolder.name_key)).all()
+    files = db.session.scalars(select(CboxFile).where(CboxFile.folder_id == folder.id)
+                               .order_by(CboxFile.name_key)).all()
+    return list(folders), list(files)

@@ -1,0 +1,195 @@
+"""cBox pages: projects, categorized folders, folders with item status, file actions (SPEC D1, R7, R32).
+
+Reading: company users of the owning company, support read-only (404 for other companies' ids).
+Editing: portal/cbox/permissions.can_edit (R32). Every change goes through portal/cbox/store.
+Delete routes are registered last on purpose (tests/portal/test_access.py walks routes in order).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.access import company_scope_id, roles_required
+from portal.cbox import permissions, store, web
+from portal.cbox.blobstore import get_blob_store
+from portal.cbox.errors import CboxError
+from portal.extensions import db
+from portal.models import CboxFolder, CboxProject, Company, Role
+
+bp = Blueprint("cbox", __name__, url_prefix="/cbox")
+READERS = dict(read_only=(Role.SUPPORT, Role.SUPERADMIN))
+
+
+@bp.context_processor
+def _endpoints():
+    # The Procore menu entries link to the integrations blueprint (issue 6 part B) once it exists.
+    return {"has_endpoint": lambda name: name in current_app.view_functions}
+
+
+@bp.route("/")
+@roles_required(Role.ADMIN, Role.MEMBER, **READERS)
+def index():
+    query = select(CboxProject, Company.name).join(Company).order_by(Company.name, CboxProject.name)
+    scope = company_scope_id(current_user)
+    if scope is not None:
+        query = query.where(CboxProject.company_id == scope)
+    return render_template("cbox/index.html", projects=db.session.execute(query).all())
+
+
+@bp.post("/projects")
+@roles_required(Role.ADMIN)
+def create_project():
+    try:
+        project = store.create_project(current_user.company_id, request.form.get("name", ""))
+    except CboxError as error:
+        flash(str(error), "error")
+        return redirect(url_for("cbox.index"))
+    db.session.commit()
+    flash(_("cBox project %(name)s created.", name=project.name), "success")
+    return redirect(url_for("cbox.project", project_id=project.id))
+
+
+@bp.route("/projects/<int:project_id>")
+@roles_required(Role.ADMIN, Role.MEMBER, **READERS)
+def project(project_id: int):
+    project = web.project_or_404(project_id)
+    folders = [store.categorized_folder(project, kind) for kind in ("documents", "photos", "drawings")]
+    editors = {folder.id: permissions.editor_ids(folder) for folder in folders}
+    return render_template("cbox/project.html", project=project, folders=folders, editors=editors,
+                           members=permissions.company_members(project.company_id))
+
+
+@bp.post("/projects/<int:project_id>/editors")
+@roles_required(Role.ADMIN)
+def set_editors(project_id: int):
+    """R32: the company admin ticks which members may edit each categorized folder."""
+    project = web.project_or_404(project_id)
+    try:
+        for kind in ("documents", "photos", "drawings"):
+            folder = store.categorized_folder(project, kind)
+            permissions.set_editors(folder, web.int_set(request.form.getlist(f"editors-{folder.id}")))
+    except CboxError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("cbox.project", project_id=project.id))
+    db.session.commit()
+    flash(_("Edit permissions saved."), "success")
+    return redirect(url_for("cbox.project", project_id=project.id))
+
+
+@bp.route("/folders/<int:folder_id>")
+@roles_required(Role.ADMIN, Role.MEMBER, **READERS)
+def folder(folder_id: int):
+    folder = web.folder_or_404(folder_id)
+    folders, files = store.children(folder)
+    return render_template("cbox/folder.html", folder=folder, folders=folders, files=files,
+                           crumbs=web.ancestors(folder), editable=permissions.can_edit(current_user, folder))
+
+
+@bp.post("/folders/<int:folder_id>/folders")
+@roles_required(Role.ADMIN, Role.MEMBER)
+def create_folder(folder_id: int):
+    parent = web.editable(web.folder_or_404(folder_id))
+    with web.flashing_errors():
+        created = store.create_folder(parent, request.form.get("name", ""))
+        db.session.commit()
+        flash(_("Folder %(name)s created.", name=created.name), "success")
+    return web.back_to(parent)
+
+
+@bp.post("/folders/<int:folder_id>/files")
+@roles_required(Role.ADMIN, Role.MEMBER)
+def upload(folder_id: int):
+    """Several files at once; each streamed to the blob store (D2 allows local uploads in the request)."""
+    folder = web.editable(web.folder_or_404(folder_id))
+    uploads = [upload for upload in request.files.getlist("files") if upload.filename]
+    if not uploads:
+        flash(_("Choose at least one file to upload."), "error")
+        return web.back_to(folder)
+    with web.flashing_errors():
+        names = [store.add_file(folder, web.client_name(up), store.write_blob(up.stream)).name for up in uploads]
+        db.session.commit()
+        flash(ngettext("%(num)d file uploaded: %(names)s", "%(num)d files uploaded: %(names)s", len(names),
+                       names=", ".join(names)), "success")
+    return web.back_to(folder)
+
+
+@bp.post("/files/<int:file_id>/versions")
+@roles_required(Role.ADMIN, Role.MEMBER)
+def new_version(file_id: int):
+    file = web.editable(web.file_or_404(file_id))
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose the file with the new version."), "error")
+        return web.back_to(file.folder)
+    with web.flashing_errors():
+        version = store.add_version(file, store.write_blob(upload.stream))
+        db.session.commit()
+        flash(_("%(name)s is now at version %(number)s.", name=file.name, number=version.number), "success")
+    return web.back_to(file.folder)
+
+
+@bp.route("/files/<int:file_id>/download")
+@roles_required(Role.ADMIN, Role.MEMBER, **READERS)
+def download(file_id: int):
+    return web.send_current_version(web.file_or_404(file_id))
+
+
+@bp.post("/folders/<int:folder_id>/rename", endpoint="rename")
+@bp.post("/files/<int:file_id>/rename", endpoint="rename")
+@roles_required(Role.ADMIN, Role.MEMBER)
+def rename(folder_id: int | None = None, file_id: int | None = None):
+    item = web.editable(web.item_or_404(folder_id, file_id))
+    with web.flashing_errors():
+        store.rename(item, request.form.get("name", ""))
+        db.session.commit()
+        flash(_("Renamed to %(name)s.", name=item.name), "success")
+    return web.back_to(web.parent_of(item))
+
+
+@bp.route("/folders/<int:folder_id>/move", methods=["GET", "POST"], endpoint="move")
+@bp.route("/files/<int:file_id>/move", methods=["GET", "POST"], endpoint="move")
+@roles_required(Role.ADMIN, Role.MEMBER)
+def move(folder_id: int | None = None, file_id: int | None = None):
+    item = web.editable(web.item_or_404(folder_id, file_id))
+    if request.method == "POST":
+        target = db.session.get(CboxFolder, request.form.get("destination", type=int) or 0)
+        if target is None or target.project_id != item.project_id:
+            flash(_("Choose a destination folder from the list."), "error")
+        else:
+            with web.flashing_errors():
+                store.move(item, web.editable(target))
+                db.session.commit()
+                flash(_("%(name)s moved to %(folder)s.", name=item.name, folder=target.name), "success")
+                return web.back_to(target)
+    return render_template("cbox/move.html", item=item, choices=web.move_choices(item),
+                           crumbs=web.ancestors(web.parent_of(item))), (400 if request.method == "POST" else 200)
+
+
+@bp.post("/files/<int:file_id>/delete", endpoint="delete")
+@bp.post("/folders/<int:folder_id>/delete", endpoint="delete")
+@roles_required(Role.ADMIN, Role.MEMBER)
+def delete(folder_id: int | None = None, file_id: int | None = None):
+    item = web.editable(web.item_or_404(folder_id, file_id))
+    parent, name = web.parent_of(item), item.name
+    with web.flashing_errors():
+        store.delete(item)
+        db.session.commit()
+        flash(_("%(name)s deleted.", name=name), "success")
+    return web.back_to(parent or item)
+
+
+@bp.cli.command("gc")
+@click.option("--grace-minutes", default=60, show_default=True, help="Leave content written more recently alone.")
+def gc_command(grace_minutes: int):
+    """Delete blobs no file version uses, and temp files crashed uploads left (`flask cbox gc`)."""
+    removed = store.collect_garbage(grace=timedelta(minutes=grace_minutes))
+    db.session.commit()  # files of collected rows are deleted after this commit
+    temps = get_blob_store().remove_stale_temps() if hasattr(get_blob_store(), "remove_stale_temps") else 0
+    click.echo(f"{removed} blob(s) and {temps} stale temp file(s) removed.")

@@ -1,0 +1,155 @@
+"""cBox pages: browse, upload several files, rename, move, delete, download, R32 permissions, isolation."""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from sqlalchemy import select
+
+from portal.cbox import store
+from portal.models import CboxFile, CboxFolder, CboxFolderEditor
+from tests.conftest import csrf_token
+
+
+@pytest.fixture
+def world(app, db, make_company, make_user):
+    a, b = make_company("Empresa A"), make_company("Empresa B")
+    people = {"admin": make_user("admin@a.test", "admin", a), "member": make_user("member@a.test", "member", a),
+              "admin_b": make_user("admin@b.test", "admin", b), "support": make_user("support@x.test", "support")}
+    with app.app_context():
+        project = store.create_project(a.id, "Obra Norte")
+        docs = store.categorized_folder(project, "documents")
+        sub = store.create_folder(docs, "Contratos")
+        db.session.commit()
+        ids = {"project": project.id, "docs": docs.id, "sub": sub.id,
+               "photos": store.categorized_folder(project, "photos").id}
+    return {**people, **ids}
+
+
+def _post(client, url, data=None, **kw):
+    return client.post(url, data={"csrf_token": csrf_token(client), **(data or {})}, **kw)
+
+
+def _upload(client, folder_id, files, **kw):
+    data = {"files": [(io.BytesIO(content), name) for name, content in files]}
+    return _post(client, f"/cbox/folders/{folder_id}/files", data, content_type="multipart/form-data", **kw)
+
+
+def _files(app, db, folder_id):
+    with app.app_context():
+        return {f.name: (f.id, f.original_name, f.size) for f in
+                db.session.scalars(select(CboxFile).where(CboxFile.folder_id == folder_id))}
+
+
+def test_admin_creates_a_project_with_its_three_folders(client, login_as, world):
+    login_as(world["admin"])
+    response = _post(client, "/cbox/projects", {"name": "Hospital Central"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert all(name in page for name in ("Documentos", "Imágenes", "Planos", "Hospital Central"))
+    refused = _post(client, "/cbox/projects", {"name": "Hospital Central"}, follow_redirects=True)
+    assert "Ya existe un proyecto de cBox llamado Hospital Central" in refused.get_data(as_text=True)  # Spanish UI
+
+
+def test_upload_several_files_then_version_rename_move_delete_download(app, db, client, login_as, world):
+    login_as(world["admin"])
+    response = _upload(client, world["docs"], [("acta.pdf", b"%PDF one"), ("../../etc/passwd", b"root:x"),
+                                               ("Fotó.JPG", b"\xff\xd8jpeg")])
+    assert response.status_code == 302
+    files = _files(app, db, world["docs"])
+    assert set(files) == {"acta.pdf", "passwd", "Fotó.JPG"}  # the browser's directory part is dropped
+    page = client.get(f"/cbox/folders/{world['docs']}").get_data(as_text=True)
+    assert "acta.pdf" in page and "cbox-status-synced" in page
+
+    acta = files["acta.pdf"][0]
+    assert _post(client, f"/cbox/files/{acta}/versions", {"file": (io.BytesIO(b"%PDF two!"), "acta-v2.pdf")},
+                 content_type="multipart/form-data").status_code == 302
+    download = client.get(f"/cbox/files/{acta}/download")
+    assert download.data == b"%PDF two!" and 'attachment; filename=acta.pdf' in download.headers["Content-Disposition"]
+
+    assert _post(client, f"/cbox/files/{acta}/rename", {"name": "Acta 2024: final.pdf"}).status_code == 302
+    assert "Acta 2024_ final.pdf" in _files(app, db, world["docs"])
+    assert _post(client, f"/cbox/files/{acta}/move", {"destination": world["sub"]}).status_code == 302
+    assert set(_files(app, db, world["sub"])) == {"Acta 2024_ final.pdf"}
+    assert _post(client, f"/cbox/folders/{world['sub']}/delete").status_code == 302
+    with app.app_context():
+        assert db.session.get(CboxFolder, world["sub"]) is None and db.session.get(CboxFile, acta) is None
+
+
+def test_bad_input_gets_a_clear_message(client, login_as, world):
+    login_as(world["admin"])
+    empty = _post(client, f"/cbox/folders/{world['docs']}/files", {}, follow_redirects=True)
+    assert "Elija al menos un archivo para subir." in empty.get_data(as_text=True)
+    bad_move = _post(client, f"/cbox/folders/{world['sub']}/move", {"destination": world["photos"]})
+    assert bad_move.status_code == 400  # refused by the store: the move page again, with the reason
+    page = bad_move.get_data(as_text=True)
+    assert "solo se pueden mover dentro de la misma carpeta categorizada" in page
+    assert _post(client, f"/cbox/folders/{world['sub']}/move", {"destination": "999999"}).status_code == 400
+    protected = _post(client, f"/cbox/folders/{world['docs']}/delete", follow_redirects=True)
+    assert "Las carpetas categorizadas no se pueden eliminar." in protected.get_data(as_text=True)
+
+
+def test_member_needs_the_folder_edit_permission(app, db, client, login_as, world):
+    """R32: read yes, edit only once the company admin ticks the member on that categorized folder."""
+    login_as(world["member"])
+    page = client.get(f"/cbox/folders/{world['docs']}").get_data(as_text=True)
+    assert 'name="files"' not in page
+    refused = _upload(client, world["docs"], [("a.txt", b"a")])
+    assert refused.status_code == 403 and "Documentos" in refused.get_data(as_text=True)
+    assert _files(app, db, world["docs"]) == {}
+
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    login_as(world["admin"])
+    member = world["member"].id
+    assert _post(client, f"/cbox/projects/{world['project']}/editors",
+                 {f"editors-{world['docs']}": str(member)}).status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(CboxFolderEditor.folder_id)).all() == [world["docs"]]
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    login_as(world["member"])
+    assert _upload(client, world["docs"], [("a.txt", b"a")]).status_code == 302
+    assert "a.txt" in _files(app, db, world["docs"])
+    assert _upload(client, world["photos"], [("b.jpg", b"b")]).status_code == 403  # only Documentos granted
+
+
+def test_other_company_gets_404_and_support_reads_only(app, db, client, login_as, world):
+    with app.app_context():
+        docs = db.session.get(CboxFolder, world["docs"])
+        file_id = store.add_file(docs, "x.pdf", store.write_blob(io.BytesIO(b"x"))).id
+        db.session.commit()
+    login_as(world["admin_b"])
+    for url in (f"/cbox/projects/{world['project']}", f"/cbox/folders/{world['docs']}",
+                f"/cbox/files/{file_id}/download"):
+        assert client.get(url).status_code == 404, url
+    assert _upload(client, world["docs"], [("a.txt", b"a")]).status_code == 404
+    assert "Obra Norte" not in client.get("/cbox/").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    login_as(world["support"])
+    assert "Obra Norte" in client.get("/cbox/").get_data(as_text=True)
+    assert client.get(f"/cbox/files/{file_id}/download").data == b"x"
+    assert _post(client, f"/cbox/files/{file_id}/delete").status_code == 403
+
+
+def test_htmx_upload_answers_with_hx_redirect(app, db, client, login_as, world):
+    login_as(world["admin"])
+    response = _upload(client, world["docs"], [("one.txt", b"1"), ("two.txt", b"2")], headers={"HX-Request": "true"})
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == f"/cbox/folders/{world['docs']}"
+    assert set(_files(app, db, world["docs"])) == {"one.txt", "two.txt"}
+
+
+def test_status_icons_reasons_and_menu(app, db, client, login_as, world):
+    """R7: each item shows its status with the reason; the ⋯ menu offers the Procore actions (R3, R13)."""
+    with app.app_context():
+        docs = db.session.get(CboxFolder, world["docs"])
+        f = store.add_file(docs, "old.pdf", store.write_blob(io.BytesIO(b"o")), origin="procore")
+        store.set_status(f, "pending_deletion", "No valid Procore credentials")
+        store.set_status(db.session.get(CboxFolder, world["sub"]), "error", "Procore refused: 403")
+        db.session.commit()
+    login_as(world["admin"])
+    page = client.get(f"/cbox/folders/{world['docs']}").get_data(as_text=True)
+    assert "cbox-status-pending_deletion" in page and "No valid Procore credentials" in page
+    assert re.search(r'cbox-status-error"[^>]*title="[^"]*Procore refused: 403', page.replace("\n", " "))
+    assert page.count("<summary") >= 3  # the folder itself, the subfolder and the file
+    if "integrations.new" in app.view_functions:
+        assert f"/integrations/new?folder_id={world['docs']}" in page

@@ -1,0 +1,223 @@
+"""The cBox store API (portal/cbox/store.py): trees, names, versions, blobs (SPEC D1, R7, R10, R21)."""
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from portal.cbox import store
+from portal.cbox.blobstore import FileSystemWriter, get_blob_store
+from portal.cbox.errors import BlobSizeMismatch, CboxError, InvalidMove, ProtectedItem, StorageFull
+from portal.models import CboxBlob, CboxFile, CboxFolder
+
+
+@pytest.fixture
+def ctx(app, db, make_company):
+    company = make_company("Constructora Sur")
+    with app.app_context():
+        project = store.create_project(company.id, "Obra 1")
+        db.session.commit()
+        yield project
+        db.session.rollback()
+
+
+def _blob(data: bytes, **kw) -> CboxBlob:
+    return store.write_blob(io.BytesIO(data), **kw)
+
+
+def _temps() -> list[Path]:
+    return list(get_blob_store().tmp_dir.iterdir())
+
+
+def _final_paths_intact() -> bool:
+    """Every file at a final path holds exactly the content its name (the sha256) promises."""
+    files = [p for p in get_blob_store().blob_dir.rglob("*") if p.is_file()]
+    return all(hashlib.sha256(p.read_bytes()).hexdigest() == p.name for p in files)
+
+
+def test_project_has_three_categorized_folders(ctx):
+    names = {kind: store.categorized_folder(ctx, kind).name for kind in ("documents", "photos", "drawings")}
+    assert names == {"documents": "Documentos", "photos": "Imágenes", "drawings": "Planos"}
+    with pytest.raises(CboxError):
+        store.categorized_folder(ctx, "videos")
+
+
+def test_duplicate_project_name_is_refused(ctx):
+    with pytest.raises(CboxError, match="already exists"):
+        store.create_project(ctx.company_id, "Obra 1")
+
+
+def test_ensure_folder_is_idempotent_and_create_folder_suffixes(ctx):
+    docs = store.categorized_folder(ctx, "documents")
+    procore = store.ensure_folder(docs, "Procore", origin="procore")
+    assert store.ensure_folder(docs, "procore") is procore  # case-insensitive (R10: one Procore folder)
+    second = store.create_folder(docs, "Procore")
+    assert second.name == "Procore (2)" and second.original_name == "Procore"
+    assert store.path_of(store.ensure_folder(procore, "Specs")) == ["Documentos", "Procore", "Specs"]
+
+
+def test_ensure_folder_beside_a_file_of_that_name_stays_idempotent(ctx):
+    docs = store.categorized_folder(ctx, "documents")
+    store.add_file(docs, "Plans", _blob(b"x"))
+    first = store.ensure_folder(docs, "Plans")
+    assert first.name == "Plans (2)"
+    assert store.ensure_folder(docs, "Plans") is first
+
+
+def test_blob_dedup_and_atomic_path(ctx):
+    data = b"hello cbox" * 1000
+    first, second = _blob(data), _blob(data)
+    assert first is second and first.sha256 == hashlib.sha256(data).hexdigest() and first.size == len(data)
+    path = get_blob_store().path(first.sha256)
+    assert path.read_bytes() == data and path.name == first.sha256  # never a name from the user
+    assert _temps() == []
+
+
+def test_size_mismatch_stores_nothing(ctx):
+    with pytest.raises(BlobSizeMismatch, match="Expected 5 bytes but received 3"):
+        _blob(b"abc", expected_size=5)
+    assert not get_blob_store().exists(hashlib.sha256(b"abc").hexdigest())
+    assert _temps() == []
+
+
+def test_disk_full_is_reported_and_temp_removed(ctx, monkeypatch):
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FileSystemWriter, "write", full)
+    with pytest.raises(StorageFull, match="full"):
+        _blob(b"big content")
+    assert _temps() == []
+
+
+def test_crash_mid_write_leaves_no_partial_file_at_final_path(ctx, monkeypatch):
+    """A reader that dies half-way: the exception propagates, nothing lands at a final path."""
+    data = b"A" * (3 * 1024 * 1024)
+
+    class Dying(io.BytesIO):
+        def read(self, n=-1):
+            if self.tell() >= 1024 * 1024:
+                raise ConnectionError("peer went away")
+            return super().read(n)
+
+    with pytest.raises(ConnectionError):
+        store.write_blob(Dying(data))
+    assert not get_blob_store().exists(hashlib.sha256(data).hexdigest())
+    assert _final_paths_intact()
+    assert _temps() == []
+
+
+def test_hard_crash_leaves_only_an_ignored_temp_that_is_swept(ctx):
+    """A killed process cannot abort(): the .part file stays in tmp/, is never read, and is swept."""
+    writer = get_blob_store().open_writer()
+    writer.write(b"half of it")  # the process "dies" here: no commit, no abort
+    writer._file.flush()
+    assert len(_temps()) == 1 and _final_paths_intact()
+    assert not get_blob_store().exists(hashlib.sha256(b"half of it").hexdigest())
+    assert get_blob_store().remove_stale_temps(older_than=-1) == 1
+    assert _temps() == []
+    writer._file.close()
+
+
+def test_add_file_unique_names_and_versions(ctx):
+    docs = store.categorized_folder(ctx, "documents")
+    a = store.add_file(docs, "Plano.pdf", _blob(b"v1"))
+    b = store.add_file(docs, "plano.PDF", _blob(b"other"))
+    assert (a.name, b.name, b.original_name) == ("Plano.pdf", "plano (2).PDF", "plano.PDF")
+    v1 = a.current_version
+    assert store.add_version(a, _blob(b"v1")) is v1  # identical content: no new version
+    v2 = store.add_version(a, _blob(b"v2"))
+    assert (v1.number, v2.number, a.current_version.number, a.size) == (1, 2, 2, 2)
+    folders, files = store.children(docs)
+    assert folders == [] and [f.name for f in files] == ["plano (2).PDF", "Plano.pdf"]  # by name_key
+    assert store.find_child(docs, "PLANO.pdf") is a
+
+
+def test_rename_move_delete(ctx):
+    docs = store.categorized_folder(ctx, "documents")
+    one, two = store.create_folder(docs, "One"), store.create_folder(docs, "Two")
+    inner = store.create_folder(one, "Inner")
+    f = store.add_file(one, "a.txt", _blob(b"a"))
+    store.add_file(two, "a.txt", _blob(b"b"))
+    store.rename(f, "A.TXT")  # a case change of itself is not a clash
+    assert f.name == "A.TXT"
+    store.move(f, two)
+    assert f.folder is two and f.name == "A (2).TXT"
+    with pytest.raises(InvalidMove, match="into itself"):
+        store.move(one, inner)
+    with pytest.raises(InvalidMove, match="same categorized folder"):
+        store.move(two, store.categorized_folder(ctx, "photos"))
+    with pytest.raises(ProtectedItem):
+        store.rename(docs, "Docs")
+    with pytest.raises(ProtectedItem):
+        store.delete(docs)
+    store.move(inner, two)
+    store.delete(two)
+    assert store.children(docs)[0] == [one]
+    assert inner.id is not None and store.children(one) == ([], [])
+
+
+def test_delete_keeps_blobs_until_garbage_collection(app, db, ctx):
+    docs = store.categorized_folder(ctx, "documents")
+    shared, lonely = _blob(b"shared"), _blob(b"lonely")
+    store.add_file(docs, "keep.txt", shared)
+    gone = store.add_file(docs, "gone.txt", lonely)
+    store.add_version(gone, shared)
+    db.session.commit()
+    store.delete(gone)
+    assert get_blob_store().exists(lonely.sha256)
+    assert store.collect_garbage() == 0  # within the grace period
+    assert store.collect_garbage(grace=timedelta(0)) >= 1  # (+ files other tests left without rows)
+    assert get_blob_store().exists(lonely.sha256)  # files go only after commit
+    db.session.commit()
+    assert not get_blob_store().exists(lonely.sha256) and get_blob_store().exists(shared.sha256)
+    assert db.session.get(CboxBlob, shared.sha256) is not None
+
+
+def test_set_status_and_validation(ctx):
+    docs = store.categorized_folder(ctx, "documents")
+    folder = store.create_folder(docs, "X", origin="procore")
+    store.set_status(folder, "pending_deletion", "No valid Procore credentials")
+    assert (folder.status, folder.status_reason) == ("pending_deletion", "No valid Procore credentials")
+    with pytest.raises(CboxError, match="Unknown status"):
+        store.set_status(folder, "lost")
+    with pytest.raises(CboxError, match="Unknown origin"):
+        store.create_folder(docs, "Y", origin="dropbox")
+    with pytest.raises(CboxError, match="name is required"):
+        store.create_folder(docs, "  ")
+    with pytest.raises(CboxError, match="folder is required"):
+        store.add_file(None, "a", _blob(b"a"))
+    with pytest.raises(CboxError, match="stored blob"):
+        store.add_file(docs, "a", b"raw bytes")
+
+
+def test_hostile_names_stay_inside_the_store(ctx):
+    """RELIABILITY 29 through the store: rows hold safe names, originals kept."""
+    docs = store.categorized_folder(ctx, "documents")
+    folder = store.ensure_folder(docs, "../../etc", origin="procore")
+    f = store.add_file(folder, "../../etc/passwd", _blob(b"root"), origin="procore")
+    assert (folder.name, f.name, f.original_name) == (".._.._etc", ".._.._etc_passwd", "../../etc/passwd")
+    assert all("/" not in part and part not in (".", "..") for part in store.path_of(f))
+    assert isinstance(f, CboxFile) and isinstance(folder, CboxFolder)
+
+
+def test_orphan_files_of_rolled_back_uploads_are_swept(app, db, ctx):
+    blob = _blob(b"uploaded, then the request failed")
+    sha256 = blob.sha256
+    db.session.rollback()  # the row is gone, the file is still on disk
+    assert get_blob_store().exists(sha256) and db.session.get(CboxBlob, sha256) is None
+    assert store.collect_garbage() == 0  # too recent: maybe an upload still in flight
+    assert store.collect_garbage(grace=timedelta(seconds=-1)) >= 1
+    assert not get_blob_store().exists(sha256)
+
+
+def test_gc_command(app, db, ctx):
+    lonely = _blob(b"nobody uses me")
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["cbox", "gc", "--grace-minutes", "-1"])
+    assert result.exit_code == 0 and "blob(s)" in result.output, result.output
+    assert not get_blob_store().exists(lonely.sha256)
