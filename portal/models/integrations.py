@@ -1,0 +1,107 @@
+"""Integrations (what was imported from which Procore project into which cBox folder), their
+runs (background work, RELIABILITY 10-12) and the per-item links Procore id -> cBox item (R7, R21).
+
+cBox ids are plain integer columns, not foreign keys: the sync engine owns the link and the
+cBox store may delete its items on its own; a dangling id is detected and repaired by a refresh.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, \
+    UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.procore import ProcoreAccount
+from portal.models.tenancy import Company, User, utcnow
+
+ID = BigInteger().with_variant(db.Integer, "sqlite")
+
+# Run statuses. "stopping" is a request the worker honours between items.
+QUEUED, RUNNING, STOPPING, STOPPED, DONE, FAILED, AWAITING = (
+    "queued", "running", "stopping", "stopped", "done", "failed", "awaiting_confirmation")
+ACTIVE_RUN_STATUSES = (QUEUED, RUNNING, STOPPING)
+# Item statuses mirror the cBox status icons (SPEC R7).
+SYNCED, PENDING, PENDING_DELETION, ERROR = "synced", "pending", "pending_deletion", "error"
+
+
+class Integration(db.Model):
+    __tablename__ = "integrations"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    cbox_folder_id: Mapped[int] = mapped_column(ID)  # the categorized folder (Documentos)
+    procore_folder_id: Mapped[int | None] = mapped_column(ID, nullable=True)  # its "Procore" subfolder (R10)
+    procore_company_id: Mapped[int] = mapped_column(BigInteger)
+    procore_project_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    procore_project_name: Mapped[str] = mapped_column(String(300), default="")
+    tool: Mapped[str] = mapped_column(String(20), default="documents")
+    selections: Mapped[dict] = mapped_column(JSON, default=dict)  # {"folders": [ids], "files": [ids]}
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("procore_accounts.id"), nullable=True)  # R33
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    status: Mapped[str] = mapped_column(String(20), default="active")
+
+    company: Mapped[Company] = relationship()
+    account: Mapped[ProcoreAccount | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class SyncRun(db.Model):
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_status_heartbeat", "status", "heartbeat_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # import | refresh
+    status: Mapped[str] = mapped_column(String(30), default=QUEUED)
+    files_total: Mapped[int] = mapped_column(Integer, default=0)
+    files_done: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    listing_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_deletes: Mapped[bool] = mapped_column(Boolean, default=False)
+    preview: Mapped[list | None] = mapped_column(JSON, nullable=True)  # paths a refresh would delete
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+    integration: Mapped[Integration] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_RUN_STATUSES
+
+
+class SyncItem(db.Model):
+    __tablename__ = "sync_items"
+    __table_args__ = (UniqueConstraint("integration_id", "procore_kind", "procore_id",
+                                       name="uq_sync_items_integration_kind_procore"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"), index=True)
+    procore_kind: Mapped[str] = mapped_column(String(10))  # folder | file
+    procore_id: Mapped[int] = mapped_column(BigInteger)
+    procore_parent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    name: Mapped[str] = mapped_column(String(1000), default="")  # Procore's original name
+    procore_version_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    procore_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    procore_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cbox_folder_id: Mapped[int | None] = mapped_column(ID, nullable=True)
+    cbox_file_id: Mapped[int | None] = mapped_column(ID, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_run_id: Mapped[int | None] = mapped_column(ID, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow,
+                                                 server_default=func.now())

@@ -1,0 +1,127 @@
+"""The Documents tool mapper: the selected folders (recursively) and files, in Procore's tree (R21).
+
+Listing walks folders with GET /folders/{id}: Procore returns nested folders with EMPTY child
+arrays, so every folder is fetched on its own. Selected items keep their Procore ancestors as
+path folders, so cBox shows `Procore/<the same tree>` and two selected folders with the same
+name never collide. Items in the Recycle Bin are not listed (they are gone for the sync).
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from portal.procore import File, Folder, ProcoreNotFound
+from portal.sync.mapper import FILE, FOLDER, RemoteItem
+
+MAX_ANCESTORS = 100  # Procore nests folders at most ~100 deep; a longer chain is a loop
+
+
+def _file_item(file: File, parent_id: int | None) -> RemoteItem:
+    version = file.current_version
+    return RemoteItem(FILE, file.id, parent_id, file.name,
+                      version_id=version.id if version else None,
+                      # Procore reports the size on the file and on each version; the version is the content.
+                      size=version.size if version and version.size is not None else file.size,
+                      updated_at=file.updated_at, download_url=version.url if version else None)
+
+
+class DocumentsMapper:
+    tool = "documents"
+    category = "documents"
+
+    def list_remote(self, client, integration) -> Iterator[RemoteItem]:
+        walk = _Walk(client, integration.procore_company_id, integration.procore_project_id)
+        selections = integration.selections or {}
+        for folder_id in selections.get("folders", []):
+            yield from walk.selected_folder(int(folder_id))
+        for file_id in selections.get("files", []):
+            yield from walk.selected_file(int(file_id))
+
+    def refetch(self, client, integration, item: RemoteItem) -> RemoteItem | None:
+        try:
+            file = client.file(integration.procore_company_id, integration.procore_project_id, item.id)
+        except ProcoreNotFound:
+            return None
+        return None if file.is_deleted else _file_item(file, item.parent_id)
+
+    def describe(self, client, integration) -> dict:
+        return {}
+
+
+class _Walk:
+    """One listing: remembers what it yielded so overlapping selections list each item once."""
+
+    def __init__(self, client, company_id: int, project_id: int):
+        self.client, self.company_id, self.project_id = client, company_id, project_id
+        self.seen: set[tuple[str, int]] = set()  # yielded
+        self.walked: set[int] = set()  # folders whose contents were listed
+        self.roots: set[int] = set()  # Procore's root folder id(s): its children sit under "Procore"
+
+    def _folder(self, folder_id: int) -> Folder | None:
+        try:
+            folder = self.client.folder(self.company_id, self.project_id, folder_id)
+        except ProcoreNotFound:  # deleted for good, or moved out of sight: not in Procore any more
+            return None
+        if folder.is_deleted or folder.is_recycle_bin:
+            return None
+        if folder.parent_id is None:
+            self.roots.add(folder.id)
+        return folder
+
+    def _parent(self, parent_id: int | None) -> int | None:
+        return None if parent_id is None or parent_id in self.roots else parent_id
+
+    def ancestors(self, parent_id: int | None) -> list[RemoteItem]:
+        chain: list[RemoteItem] = []
+        while parent_id is not None and parent_id not in self.roots and len(chain) < MAX_ANCESTORS:
+            folder = self._folder(parent_id)
+            if folder is None or folder.parent_id is None:
+                break
+            chain.append(RemoteItem(FOLDER, folder.id, folder.parent_id, folder.name, updated_at=folder.updated_at))
+            parent_id = folder.parent_id
+        chain.reverse()
+        return [self._mark(item) for item in chain if (FOLDER, item.id) not in self.seen]
+
+    def _mark(self, item: RemoteItem) -> RemoteItem:
+        self.seen.add((item.kind, item.id))
+        return RemoteItem(item.kind, item.id, self._parent(item.parent_id), item.name, item.version_id,
+                          item.size, item.updated_at, item.download_url)
+
+    def selected_folder(self, folder_id: int) -> Iterator[RemoteItem]:
+        if folder_id in self.walked:
+            return
+        folder = self._folder(folder_id)
+        if folder is None:
+            return
+        if folder.parent_id is not None:
+            yield from self.ancestors(folder.parent_id)
+        stack = [folder]
+        while stack:
+            current = stack.pop()
+            self.walked.add(current.id)
+            # The root folder itself has no place in cBox; a folder already yielded as an ancestor is not repeated.
+            if current.parent_id is not None and (FOLDER, current.id) not in self.seen:
+                yield self._mark(RemoteItem(FOLDER, current.id, current.parent_id, current.name,
+                                            updated_at=current.updated_at))
+            yield from self._files(current)
+            for child in reversed(current.folders):
+                if child.id not in self.walked and not (child.is_deleted or child.is_recycle_bin):
+                    full = self._folder(child.id)
+                    if full is not None:
+                        stack.append(full)
+
+    def _files(self, folder: Folder) -> Iterator[RemoteItem]:
+        for file in folder.files:
+            if not file.is_deleted and (FILE, file.id) not in self.seen:
+                yield self._mark(_file_item(file, folder.id))
+
+    def selected_file(self, file_id: int) -> Iterator[RemoteItem]:
+        if (FILE, file_id) in self.seen:
+            return
+        try:
+            file = self.client.file(self.company_id, self.project_id, file_id)
+        except ProcoreNotFound:
+            return
+        if file.is_deleted:
+            return
+        yield from self.ancestors(file.parent_id)
+        yield self._mark(_file_item(file, file.parent_id))

@@ -1,0 +1,226 @@
+"""One sync run (import or refresh): list Procore, plan by id + version, apply to cBox (R3, R7, R10, R13, R21).
+
+The listing streams from the mapper while downloads run in a small thread pool (overlap).
+The run thread alone writes rows and commits about once a second with a heartbeat, so a
+killed worker loses at most a second of bookkeeping: the blobs are content-addressed and the
+links say what is done, so a re-run skips it (RELIABILITY 11, 12). Deletions happen only after
+a complete listing, and a large one waits for an admin's confirmation.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+from sqlalchemy import select
+
+from portal.cbox import store
+from portal.cbox.errors import CboxError
+from portal.connections.credentials import NoValidCredentials, account_for_project, client_for_account, \
+    record_integration
+from portal.extensions import db
+from portal.models import CboxFolder, SyncItem
+from portal.models.integrations import AWAITING, DONE, FAILED, PENDING, PENDING_DELETION, STOPPED, STOPPING
+from portal.models.tenancy import utcnow
+from portal.procore import PaginationIncomplete, ProcoreAuthError, ProcoreError
+from portal.sync.apply import MOVE, SKIP, apply_folder, cbox_item, link_for, mark_error, place, plan_file, \
+    remember, store_file
+from portal.sync.fetch import Fetched, Fetcher, Target
+from portal.sync.mapper import FILE, FOLDER, RemoteItem, mapper_for
+
+MAX_IN_FLIGHT = 16  # downloads queued ahead of the pool: bounds memory while listing runs ahead
+
+
+class Execution:
+    def __init__(self, run):
+        self.run, self.integration = run, run.integration
+        self.mapper = mapper_for(self.integration.tool)
+        self.links: dict = {}
+        self.seen: set = set()
+        self.folders: dict[int, CboxFolder] = {}
+        self.stop_reason: str | None = None
+        self.last_tick = 0.0
+
+    # -- the run ---------------------------------------------------------------------------------
+    def execute(self) -> str:
+        integration = self.integration
+        try:
+            account = account_for_project(integration.company_id, integration.procore_project_id,
+                                          integration.account_id)
+        except NoValidCredentials as error:
+            return self.finish(FAILED, str(error))
+        self.links = {(link.procore_kind, link.procore_id): link for link in db.session.scalars(
+            select(SyncItem).where(SyncItem.integration_id == integration.id))}
+        self.root = procore_root(integration)
+        target = Target(integration.procore_company_id, integration.procore_project_id,
+                        dict(integration.selections or {}))
+        workers = current_app.config.get("SYNC_DOWNLOAD_THREADS", 4)
+        with Fetcher(current_app._get_current_object(), account.id, target, self.mapper, workers) as fetcher:
+            complete = self.walk(client_for_account(account), fetcher)
+            for fetched in fetcher.done(wait=True):
+                self.record(fetched)
+        return self.conclude(complete, account)
+
+    def conclude(self, complete: bool, account) -> str:
+        if self.stop_reason == STOPPING:
+            return self.finish(STOPPED)
+        if self.stop_reason:
+            return self.finish(FAILED, self.stop_reason)
+        if complete and not self.remove_missing():
+            return self.finish(AWAITING)
+        if self.run.kind == "import":
+            record_integration(account, self.integration.procore_project_id)  # R33
+        return self.finish(DONE, None if complete else self.run.error)
+
+    def walk(self, client, fetcher: Fetcher) -> bool:
+        """Plan and apply every listed item; True when the listing was complete."""
+        try:
+            for item in self.mapper.list_remote(client, self.integration):
+                self.seen.add((item.kind, item.id))
+                self.folder(item) if item.kind == FOLDER else self.file(item, fetcher)
+                while len(fetcher.pending) > MAX_IN_FLIGHT:
+                    fetcher.pending[0].result()
+                    self.drain(fetcher)
+                self.drain(fetcher)
+                if self.stop_reason:
+                    return False
+        except PaginationIncomplete as error:
+            self.run.error = f"Procore's listing was incomplete ({error.message}); nothing was deleted."
+            return False
+        except ProcoreAuthError as error:
+            self.stop_reason = f"Procore rejected the credentials: {error.message}"
+            return False
+        except ProcoreError as error:
+            self.stop_reason = f"Procore could not be listed: {error}"
+            return False
+        return True
+
+    def drain(self, fetcher: Fetcher) -> None:
+        for fetched in fetcher.done():
+            self.record(fetched)
+        self.tick()
+
+    # -- items -----------------------------------------------------------------------------------
+    def parent_of(self, item: RemoteItem) -> CboxFolder | None:
+        if item.parent_id is None:
+            return self.root
+        if item.parent_id not in self.folders:
+            link = self.links.get((FOLDER, item.parent_id))
+            folder = cbox_item(link) if link is not None and link.status != "error" else None
+            if folder is None:
+                return None
+            self.folders[item.parent_id] = folder
+        return self.folders[item.parent_id]
+
+    def folder(self, item: RemoteItem) -> None:
+        link = link_for(self.links, self.integration.id, item)
+        parent = self.parent_of(item)
+        if parent is None:
+            return mark_error(link, item, "Its parent folder could not be created.", self.run.id)
+        try:
+            self.folders[item.id] = apply_folder(item, link, parent, self.run.id)
+        except CboxError as error:
+            mark_error(link, item, error.message, self.run.id)
+
+    def file(self, item: RemoteItem, fetcher: Fetcher) -> None:
+        run, link = self.run, self.links.get((FILE, item.id))
+        action = plan_file(item, link)
+        run.files_total += 1
+        run.bytes_total += item.size or 0
+        if action == SKIP:
+            run.files_done, run.skipped = run.files_done + 1, run.skipped + 1
+            return remember(link, item, run.id)
+        if action == MOVE and self.parent_of(item) is not None:
+            try:
+                place(cbox_item(link), self.parent_of(item), item.name)
+                remember(link, item, run.id)
+            except CboxError as error:
+                mark_error(link, item, error.message, run.id)
+            run.files_done, run.updated = run.files_done + 1, run.updated + 1
+            return None
+        fetcher.submit(item)
+
+    def record(self, fetched: Fetched) -> None:
+        item, run = fetched.item, self.run
+        link = link_for(self.links, self.integration.id, item)
+        run.files_done += 1
+        parent = self.parent_of(item)
+        error = fetched.error or (None if parent is not None else "Its parent folder could not be created.")
+        if fetched.auth_lost:
+            self.stop_reason = fetched.error
+            run.failed += 1
+            return mark_error(link, item, fetched.error, run.id, status=PENDING)  # R34: waits, nothing lost
+        if error is None:
+            try:
+                action = store_file(item, link, parent, fetched.sha256, fetched.size, run.id)
+            except (CboxError, OSError) as failure:
+                error = getattr(failure, "message", None) or str(failure)
+        if error is not None:
+            run.failed += 1
+            return mark_error(link, item, error, run.id)
+        run.bytes_done += fetched.size
+        if action == "create":
+            run.imported += 1
+        else:
+            run.updated += 1
+
+    # -- deletions (R7, R13) ---------------------------------------------------------------------
+    def remove_missing(self) -> bool:
+        """Delete what Procore no longer has; False when too much would go without a confirmation."""
+        gone = [link for key, link in self.links.items() if key not in self.seen and link.id is not None]
+        marked = [link for link in gone if link.status == PENDING_DELETION]  # R13: removed for good
+        if len(gone) - len(marked) > delete_threshold(len(self.links)) and not self.run.confirmed_deletes:
+            self.run.preview = sorted(preview_path(link) for link in gone)[:500]
+            return False
+        for link in sorted(gone, key=lambda link: link.procore_kind != FILE):  # files, then folders
+            item = cbox_item(link)
+            if item is not None:
+                store.delete(item)
+            db.session.delete(link)
+            self.run.deleted += 1
+        db.session.flush()
+        return True
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+    def tick(self, force: bool = False) -> None:
+        """Commit progress and a heartbeat about once a second; notice a stop request."""
+        if not force and time.monotonic() - self.last_tick < 1.0:
+            return
+        self.last_tick = time.monotonic()
+        self.run.heartbeat_at = utcnow()
+        db.session.commit()
+        status = db.session.scalar(select(type(self.run).status).where(type(self.run).id == self.run.id))
+        if status == STOPPING and not self.stop_reason:
+            self.stop_reason = STOPPING
+
+    def finish(self, status: str, error: str | None = None) -> str:
+        run = self.run
+        run.status, run.finished_at, run.heartbeat_at = status, utcnow(), utcnow()
+        run.listing_complete = status in (DONE, AWAITING) and not error
+        if error:
+            run.error = error[:2000]
+        db.session.commit()
+        return status
+
+
+def procore_root(integration) -> CboxFolder:
+    """Documentos/Procore (R10), created once and remembered on the integration."""
+    folder = db.session.get(CboxFolder, integration.procore_folder_id) if integration.procore_folder_id else None
+    if folder is None:
+        categorized = db.session.get(CboxFolder, integration.cbox_folder_id)
+        folder = store.ensure_folder(categorized, "Procore", origin="procore")
+        integration.procore_folder_id = folder.id
+    return folder
+
+
+def delete_threshold(total: int) -> float:
+    """How many deletions a refresh makes without asking (config SYNC_DELETE_CONFIRM_*)."""
+    config = current_app.config
+    items = config.get("SYNC_DELETE_CONFIRM_ITEMS", 20)
+    if total >= config.get("SYNC_DELETE_CONFIRM_MIN_TOTAL", 50):  # 10% of a tiny tree is one file
+        return min(items, total * config.get("SYNC_DELETE_CONFIRM_RATIO", 0.10))
+    return items
+
+
+def preview_path(link: SyncItem) -> str:
+    item = cbox_item(link)
+    return "/".join(store.path_of(item)) if item is not None else f"{link.name} (Procore {link.procore_kind})"

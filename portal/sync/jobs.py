@@ -1,0 +1,132 @@
+"""Sync runs as background work (D2; RELIABILITY 10-12).
+
+A run is first a row, committed, then enqueued with its id only. The worker claims it with a
+conditional UPDATE (queued -> running), so a duplicate delivery of the same job does nothing.
+The sweeper re-enqueues runs that were committed but never enqueued (a crash in between) and
+runs whose heartbeat went stale (a killed worker): RQ is at-least-once at best.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+
+from flask import current_app
+from rq import Queue
+from sqlalchemy import or_, select, update
+
+from portal.extensions import db
+from portal.models import Integration, SyncRun
+from portal.models.integrations import ACTIVE_RUN_STATUSES, QUEUED, RUNNING
+from portal.models.tenancy import utcnow
+
+JOB_TIMEOUT = 6 * 3600  # a large import takes minutes to hours; the heartbeat, not RQ, detects death
+SWEEP_EVERY = 60
+
+
+def queue() -> Queue:
+    return Queue("default", connection=current_app.extensions["redis"])
+
+
+def create_run(integration: Integration, kind: str) -> SyncRun:
+    """The row only (flushes); the caller commits, then calls enqueue(run)."""
+    run = SyncRun(integration_id=integration.id, kind=kind, status=QUEUED)
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+def enqueue(run: SyncRun) -> None:
+    queue().enqueue(run_sync, run.id, job_timeout=JOB_TIMEOUT, description=f"sync run {run.id}")
+    ensure_sweeper()
+
+
+def start_run(integration: Integration, kind: str) -> SyncRun:
+    """Debounced: an integration has at most one queued run; a queued one is returned as is."""
+    queued = db.session.scalar(select(SyncRun).where(SyncRun.integration_id == integration.id,
+                                                     SyncRun.status == QUEUED))
+    if queued is not None:
+        return queued
+    run = create_run(integration, kind)
+    db.session.commit()  # the row before the job (RELIABILITY 10)
+    enqueue(run)
+    return run
+
+
+def claim(run_id: int) -> bool:
+    """queued -> running, atomically; False when another execution has it (RELIABILITY 12)."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    now = utcnow()
+    result = db.session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == QUEUED)
+                                .values(status=RUNNING, claimed_by=worker, heartbeat_at=now,
+                                        started_at=now))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def run_sync(run_id: int) -> str:
+    """The RQ job. Returns the run's final status, or "not_claimed"."""
+    from portal.sync.engine import Execution
+
+    if not claim(run_id):
+        return "not_claimed"
+    run = db.session.get(SyncRun, run_id)
+    current_app.logger.info("sync run %s (%s) of integration %s started", run.id, run.kind, run.integration_id)
+    try:
+        return Execution(run).execute()
+    except Exception as error:  # noqa: BLE001 - the run must end visible, never stuck in "running"
+        db.session.rollback()
+        current_app.logger.exception("sync run %s failed", run_id)
+        db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
+            status="failed", finished_at=utcnow(), error=f"Unexpected error: {type(error).__name__}: {error}"[:2000]))
+        db.session.commit()
+        raise
+
+
+def sweep() -> list[int]:
+    """Re-enqueue runs that no worker is working on; return their ids."""
+    stale = utcnow() - timedelta(seconds=current_app.config.get("SYNC_STALE_AFTER", 120))
+    rows = db.session.scalars(select(SyncRun).where(
+        or_(SyncRun.status.in_((RUNNING, "stopping")) & (SyncRun.heartbeat_at < stale),
+            (SyncRun.status == QUEUED) & (SyncRun.created_at < stale)))).all()
+    revived = []
+    for run in rows:
+        # Conditional again: a worker that comes back to life in between keeps its run.
+        back = "stopped" if run.status == "stopping" else QUEUED
+        result = db.session.execute(update(SyncRun).where(SyncRun.id == run.id, SyncRun.status == run.status,
+                                                          SyncRun.heartbeat_at == run.heartbeat_at)
+                                    .values(status=back, claimed_by=None))
+        if result.rowcount == 1 and back == QUEUED:
+            revived.append(run.id)
+    db.session.commit()
+    for run_id in revived:
+        queue().enqueue(run_sync, run_id, job_timeout=JOB_TIMEOUT, description=f"sync run {run_id} (swept)")
+    return revived
+
+
+def sweep_job() -> int:
+    """Scheduled every SWEEP_EVERY seconds while runs exist (see ensure_sweeper)."""
+    current_app.extensions["redis"].delete("sync:sweeper")
+    revived = sweep()
+    if db.session.scalar(select(SyncRun.id).where(SyncRun.status.in_(ACTIVE_RUN_STATUSES)).limit(1)):
+        ensure_sweeper()
+    return len(revived)
+
+
+def ensure_sweeper() -> None:
+    """One scheduled sweep at a time (a Redis key), re-armed by the sweep while work remains."""
+    redis = current_app.extensions["redis"]
+    if redis.set("sync:sweeper", "1", nx=True, ex=SWEEP_EVERY * 3):
+        queue().enqueue_in(timedelta(seconds=SWEEP_EVERY), sweep_job, description="sync sweeper")
+
+
+def queue_refresh_for_project(company_id, procore_project_id) -> bool:
+    """A refresh of every integration on the project (webhook events); False when none exists."""
+    if company_id is None or procore_project_id is None:
+        return False
+    integrations = db.session.scalars(select(Integration).where(
+        Integration.company_id == int(company_id), Integration.procore_project_id == int(procore_project_id),
+        Integration.status == "active")).all()
+    for integration in integrations:
+        start_run(integration, "refresh")
+    return bool(integrations)

@@ -1,0 +1,52 @@
+"""What a Procore tool must provide to the sync engine: a Mapper (documents now; photos and
+drawings plug in their own).
+
+The engine never looks at Procore payloads: a mapper turns them into RemoteItems, parents
+before children, and says where each one lives in cBox. Items are planned by (kind, id),
+never by name (ARCHITECTURE "portal/sync").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterator, Protocol
+
+FOLDER, FILE = "folder", "file"
+
+
+@dataclass(frozen=True)
+class RemoteItem:
+    kind: str  # "folder" | "file"
+    id: int
+    parent_id: int | None  # None: directly under the integration's "Procore" folder (R10)
+    name: str
+    version_id: int | None = None
+    size: int | None = None
+    updated_at: datetime | None = None
+    download_url: str | None = None
+
+
+class Mapper(Protocol):
+    """One Procore tool's view of an integration."""
+
+    tool: str
+    category: str  # the cBox categorized folder kind ("documents", "photos", "drawings")
+
+    def list_remote(self, client, integration) -> Iterator[RemoteItem]:
+        """Every selected item, parents first. Raise PaginationIncomplete (or let it propagate)
+        when the listing cannot be complete: the engine then deletes nothing."""
+
+    def refetch(self, client, integration, item: RemoteItem) -> RemoteItem | None:
+        """The item again with a fresh download URL; None when Procore no longer has it."""
+
+    def describe(self, client, integration) -> dict:
+        """Labels for the UI (e.g. the names of the selected roots)."""
+
+
+def mapper_for(tool: str) -> Mapper:
+    from portal.sync.documents import DocumentsMapper
+
+    mappers = {"documents": DocumentsMapper()}
+    if tool not in mappers:
+        raise ValueError(f"no sync mapper for the Procore tool {tool!r}")
+    return mappers[tool]

@@ -1,0 +1,192 @@
+"""Integrations: start an import from Procore (R3, R32), watch it (D1), stop/resume, refresh (R7, R13)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select, update
+
+from portal.access import company_scope_id, get_scoped_or_404, roles_required
+from portal.connections.credentials import client_for_account
+from portal.extensions import db
+from portal.forms import EmptyForm
+from portal.models import CboxProject, Integration, Role, SyncRun
+from portal.models.integrations import AWAITING, QUEUED, RUNNING, STOPPED, STOPPING
+from portal.procore import ProcoreAuthError, ProcoreError
+from portal.sync import progress, service
+from portal.sync.jobs import enqueue, start_run
+from portal.views.projects import my_account
+
+bp = Blueprint("integrations", __name__, url_prefix="/integrations")
+USERS = (Role.ADMIN, Role.MEMBER)
+
+
+def _folder_or_404():
+    folder = service.documents_folder(current_user.company_id, request.values.get("folder_id", type=int))
+    if folder is None:
+        abort(404)
+    return folder
+
+
+def _procore(folder):
+    """The user's Procore account and client, or a response that explains what is missing."""
+    try:
+        service.check_portal_side(current_user, folder)
+    except service.NotAllowed as refused:
+        return None, (render_template("integrations/refused.html", reason=str(refused), folder=folder), 403)
+    account = my_account()
+    if account is None or current_user.company.procore_company_id is None:
+        return None, redirect(url_for("procore.connect", next=request.full_path))
+    return (account, client_for_account(account)), None
+
+
+@bp.route("/")
+@roles_required(*USERS, read_only=(Role.SUPPORT,))
+def index():
+    query = select(Integration).order_by(Integration.created_at.desc())
+    if company_scope_id(current_user) is not None:
+        query = query.where(Integration.company_id == current_user.company_id)
+    integrations = db.session.scalars(query).all()
+    projects = db.session.scalars(select(CboxProject).where(CboxProject.company_id == current_user.company_id)
+                                  .order_by(CboxProject.name)).all() if current_user.company_id else []
+    return render_template("integrations/index.html", rows=[(i, progress.last_run(i)) for i in integrations],
+                           projects=[(p, progress.documents_of(p)) for p in projects])
+
+
+@bp.route("/new")
+@roles_required(*USERS)
+def new():
+    """ "Importar desde… › Procore": pick the project, then folders and files (R3)."""
+    folder = _folder_or_404()
+    context, refusal = _procore(folder)
+    if refusal:
+        return refusal
+    account, client = context
+    project_id = request.args.get("project_id", type=int)
+    try:
+        if project_id is None:
+            choices = service.project_choices(client, account.procore_company_id)
+            return render_template("integrations/new.html", folder=folder, choices=choices, project=None)
+        project, block, root = progress.import_page(client, current_user.company, account, project_id)
+        db.session.commit()  # keep the webhook check the gate just made
+    except ProcoreAuthError:
+        return redirect(url_for("procore.connect", account=account.id, next=request.full_path))
+    except ProcoreError as error:
+        return render_template("integrations/refused.html", folder=folder, reason=str(error)[:300]), 502
+    return render_template("integrations/new.html", folder=folder, project=project, block=block, root=root,
+                           form=EmptyForm())
+
+
+@bp.route("/tree")
+@roles_required(*USERS)
+def tree():
+    """One Procore folder's children, fetched when the user expands it (htmx)."""
+    folder = _folder_or_404()
+    context, refusal = _procore(folder)
+    if refusal:
+        return refusal
+    account, client = context
+    try:
+        node = client.folder(account.procore_company_id, request.args.get("project_id", type=int) or abort(404),
+                             request.args.get("procore_folder_id", type=int) or abort(404))
+    except ProcoreError as error:
+        return render_template("integrations/_tree_error.html", reason=str(error)[:300]), 502
+    return render_template("integrations/_tree.html", node=node, folder=folder,
+                           project_id=request.args.get("project_id", type=int))
+
+
+@bp.route("/", methods=["POST"])
+@roles_required(*USERS)
+def create():
+    folder = _folder_or_404()
+    context, refusal = _procore(folder)
+    if refusal or not EmptyForm().validate_on_submit():
+        return refusal or abort(400)
+    account, client = context
+    try:
+        project, block = progress.eligible_project(client, current_user.company, account,
+                                                   request.form.get("project_id", type=int) or abort(400))
+        ids = (service.parse_ids(request.form.getlist("folder_ids")),
+               service.parse_ids(request.form.getlist("file_ids")))
+    except (ProcoreError, ValueError):
+        abort(400)
+    if block or not (ids[0] or ids[1]):
+        flash(block or _("Choose at least one folder or file to import."), "error")
+        return redirect(url_for(".new", folder_id=folder.id, project_id=project.id))
+    integration, run = service.create_integration(current_user, account, folder, project, *ids)
+    db.session.commit()
+    enqueue(run)
+    return redirect(url_for(".show", integration_id=integration.id))
+
+
+@bp.route("/<int:integration_id>")
+@roles_required(*USERS, read_only=(Role.SUPPORT,))
+def show(integration_id: int):
+    """The progress page; with HX-Request only the fragment, which polls itself until the run ends (D1)."""
+    integration = get_scoped_or_404(Integration, integration_id)
+    view = progress.RunView.latest(integration)
+    template = "integrations/_progress.html" if request.headers.get("HX-Request") else "integrations/show.html"
+    return render_template(template, integration=integration, view=view, form=EmptyForm())
+
+
+def _latest(integration, *statuses) -> SyncRun | None:
+    return db.session.scalar(select(SyncRun).where(SyncRun.integration_id == integration.id,
+                                                   SyncRun.status.in_(statuses)).order_by(SyncRun.id.desc()))
+
+
+@bp.route("/<int:integration_id>/stop", methods=["POST"])
+@roles_required(*USERS)
+def stop(integration_id: int):
+    integration = get_scoped_or_404(Integration, integration_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    # A queued run stops at once; a running one at the worker's next item (it checks between items).
+    for before, after in ((QUEUED, STOPPED), (RUNNING, STOPPING)):
+        db.session.execute(update(SyncRun).where(SyncRun.integration_id == integration.id, SyncRun.status == before)
+                           .values(status=after))
+    db.session.commit()
+    flash(_("Stopping: files already copied stay; resume to continue."), "info")
+    return redirect(url_for(".show", integration_id=integration.id))
+
+
+@bp.route("/<int:integration_id>/sync", methods=["POST"])
+@roles_required(*USERS)
+def sync_now(integration_id: int):
+    """Resume a stopped import, or refresh (the run plans by Procore id: nothing is copied twice)."""
+    integration = get_scoped_or_404(Integration, integration_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if _latest(integration, RUNNING, STOPPING) is None:
+        done_before = db.session.scalar(select(SyncRun.id).where(SyncRun.integration_id == integration.id,
+                                                                 SyncRun.status == "done").limit(1))
+        start_run(integration, "refresh" if done_before else "import")
+    return redirect(url_for(".show", integration_id=integration.id))
+
+
+@bp.route("/<int:integration_id>/confirm", methods=["POST"])
+@roles_required(*USERS)
+def confirm(integration_id: int):
+    """The admin accepts the deletions a refresh previewed: the same run re-lists, then deletes."""
+    integration = get_scoped_or_404(Integration, integration_id)
+    run = _latest(integration, AWAITING)
+    if run is None or not EmptyForm().validate_on_submit():
+        abort(400 if run is not None else 404)
+    run.status, run.confirmed_deletes, run.created_at = QUEUED, True, progress.now()
+    db.session.commit()
+    enqueue(run)
+    return redirect(url_for(".show", integration_id=integration.id))
+
+
+@bp.route("/refresh", methods=["POST"])
+@roles_required(*USERS)
+def refresh_folder():
+    """ "Procore › Actualizar" on a cBox folder (R7, R13): refresh every integration that writes there."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    integrations = progress.integrations_for_folder(current_user.company_id, request.form.get("folder_id", type=int))
+    if not integrations:
+        abort(404)
+    for integration in integrations:
+        start_run(integration, "refresh")
+    flash(_("Refresh started: cBox will match Procore again."), "success")
+    return redirect(url_for(".show", integration_id=integrations[0].id))

@@ -1,0 +1,165 @@
+"""The integration pages against the sandbox: the gate (R9, R11, R12, R32), the lazy tree, starting an
+import as background work (R3, D2), the self-stopping progress fragment (D1), stop, and webhook events."""
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+from rq import Queue, SimpleWorker
+from sqlalchemy import select
+
+from tests.conftest import csrf_token
+from tests.sync.helpers import Procore, cbox_tree, make_world
+
+
+@pytest.fixture
+def world(app, db, procore_sandbox):
+    return make_world(app, db, procore_sandbox)
+
+
+@pytest.fixture
+def signed_in(client, login_as, world):
+    login_as(SimpleNamespace(email="admin@demo.test"))
+    return client
+
+
+def burst(app):
+    with app.app_context():
+        redis = app.extensions["redis"]
+        SimpleWorker([Queue("default", connection=redis)], connection=redis).work(burst=True)
+
+
+def test_project_choice_names_missing_permissions(app, db, procore_sandbox, world, signed_in):
+    """R9, R32: every project listed; those lacking Procore Admin say which permission is missing."""
+    page = signed_in.get(f"/integrations/new?folder_id={world.documents_id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Hospital Regional Ñuñoa" in html and f"project_id={world.project_id}" in html
+    procore_sandbox._post("/_sandbox/permissions", {"login": "admin@constructora.test", "company_id":
+                          world.procore_company_id, "project_id": world.project_id, "tool": "documents",
+                          "level": "Standard"})
+    html = signed_in.get(f"/integrations/new?folder_id={world.documents_id}").get_data(as_text=True)
+    assert "Admin en la herramienta Documents" in html and f"project_id={world.project_id}" not in html
+
+
+@pytest.mark.sandbox_readonly
+def test_without_the_portal_permission_the_page_says_so(app, db, world, signed_in):
+    from portal.models import User
+
+    with app.app_context():
+        db.session.get(User, world.user_id).can_integrate_procore = False
+        db.session.commit()
+    page = signed_in.get(f"/integrations/new?folder_id={world.documents_id}")
+    assert page.status_code == 403 and "Integraciones &gt; Procore" in page.get_data(as_text=True)
+
+
+@pytest.mark.sandbox_readonly
+def test_without_a_procore_account_the_connect_flow_opens(app, db, world, signed_in):
+    from portal.models import ProcoreAccount
+
+    with app.app_context():
+        db.session.delete(db.session.get(ProcoreAccount, world.account_id))
+        db.session.commit()
+    page = signed_in.get(f"/integrations/new?folder_id={world.documents_id}")
+    assert page.status_code == 302 and "/procore/connect?next=" in page.headers["Location"]
+    assert "integrations/new" in page.headers["Location"]
+
+
+@pytest.mark.sandbox_readonly
+def test_a_hook_owned_by_another_app_blocks_the_import(app, db, procore_sandbox, world, signed_in):
+    """R11: the page names the other application's endpoint and links to the repair page."""
+    alamos = procore_sandbox.project_id("Edificio Los Álamos")
+    html = signed_in.get(f"/integrations/new?folder_id={world.documents_id}&project_id={alamos}").get_data(
+        as_text=True)
+    assert "otra" in html.lower() and f"/projects/{alamos}/webhook" in html
+    assert 'name="folder_ids"' not in html
+    response = signed_in.post("/integrations/", data={"folder_id": world.documents_id, "project_id": alamos,
+                                                      "folder_ids": "1", "csrf_token": csrf_token(signed_in)})
+    assert response.status_code == 302 and "integrations/new" in response.headers["Location"]
+
+
+@pytest.mark.sandbox_readonly
+def test_pick_expand_import_and_watch(app, db, procore_sandbox, world, signed_in):
+    """R3, D1, D2: tree, lazily expanded; Import starts background work; the fragment stops polling."""
+    from portal.models import Integration, SyncRun
+
+    procore = Procore(procore_sandbox, world)
+    page = signed_in.get(f"/integrations/new?folder_id={world.documents_id}&project_id={world.project_id}")
+    html = page.get_data(as_text=True)
+    planos = procore.child("01 Planos y Especificaciones")
+    assert f'value="{planos["id"]}"' in html and "Borradores antiguos" not in html  # recycle bin hidden
+    expand = re.search(r'hx-get="([^"]*procore_folder_id=%d[^"]*)"' % planos["id"], html).group(1)
+    fragment = signed_in.get(expand.replace("&amp;", "&"), headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Arquitectura" in fragment and "Estructuras" in fragment
+    estructuras = procore.child("Estructuras", procore.folder(planos["id"]))
+    leame = procore.child("Léame.txt")
+    response = signed_in.post("/integrations/", data={
+        "folder_id": world.documents_id, "project_id": world.project_id, "folder_ids": [estructuras["id"]],
+        "file_ids": [leame["id"]], "csrf_token": csrf_token(signed_in)})
+    assert response.status_code == 302
+    with app.app_context():
+        integration = db.session.scalar(select(Integration))
+        run = db.session.scalar(select(SyncRun))
+        assert run.status == "queued" and integration.selections == {"folders": [estructuras["id"]],
+                                                                     "files": [leame["id"]]}
+        integration_id = integration.id
+    polling = signed_in.get(f"/integrations/{integration_id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-trigger="every 1s"' in polling
+    burst(app)
+    done = signed_in.get(f"/integrations/{integration_id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-trigger" not in done and "importados" in done
+    with app.app_context():
+        folder_id = db.session.get(Integration, integration_id).procore_folder_id
+    expected = {"Procore": "<folder>", **procore.tree(planos["id"], "Procore/01 Planos y Especificaciones")}
+    expected = {p: s for p, s in expected.items() if p in ("Procore", "Procore/01 Planos y Especificaciones")
+                or p.startswith("Procore/01 Planos y Especificaciones/Estructuras")}
+    expected["Procore/Léame.txt"] = procore.tree(procore.root()["id"], "R")["R/Léame.txt"]
+    assert cbox_tree(app, db, folder_id) == expected
+    listing = signed_in.get("/integrations/").get_data(as_text=True)
+    assert "Hospital Regional Ñuñoa" in listing
+
+
+@pytest.mark.sandbox_readonly
+def test_stop_a_queued_run_and_resume(app, db, procore_sandbox, world, signed_in):
+    from portal.models import SyncRun
+
+    root = Procore(procore_sandbox, world).root()
+    signed_in.post("/integrations/", data={"folder_id": world.documents_id, "project_id": world.project_id,
+                                           "folder_ids": [root["id"]], "csrf_token": csrf_token(signed_in)})
+    with app.app_context():
+        run = db.session.scalar(select(SyncRun))
+        integration_id = run.integration_id
+    signed_in.post(f"/integrations/{integration_id}/stop", data={"csrf_token": csrf_token(signed_in)})
+    burst(app)  # the job finds the run stopped: nothing claimed
+    with app.app_context():
+        assert [r.status for r in db.session.scalars(select(SyncRun))] == ["stopped"]
+    signed_in.post(f"/integrations/{integration_id}/sync", data={"csrf_token": csrf_token(signed_in)})
+    burst(app)
+    with app.app_context():
+        statuses = [(r.kind, r.status) for r in db.session.scalars(select(SyncRun).order_by(SyncRun.id))]
+    assert statuses == [("import", "stopped"), ("import", "done")]
+
+
+@pytest.mark.sandbox_readonly
+def test_webhook_events_queue_one_debounced_refresh(app, db, procore_sandbox, world, signed_in):
+    """The webhook worker's entry point: no integration → "no_integration"; else one queued refresh."""
+    from portal.models import SyncRun
+    from portal.sync.events import apply_event
+
+    root = Procore(procore_sandbox, world).root()
+    event = {"company_id": world.company_id, "procore_project_id": world.project_id, "resource_name": "Project Files"}
+    with app.app_context():
+        assert apply_event(event) == "no_integration"
+    signed_in.post("/integrations/", data={"folder_id": world.documents_id, "project_id": world.project_id,
+                                           "folder_ids": [root["id"]], "csrf_token": csrf_token(signed_in)})
+    burst(app)
+    with app.app_context():
+        assert apply_event(event) == "refresh_queued"
+        assert apply_event(SimpleNamespace(**event)) == "refresh_queued"
+        assert apply_event({**event, "procore_project_id": 1}) == "no_integration"
+        kinds = [(r.kind, r.status) for r in db.session.scalars(select(SyncRun).order_by(SyncRun.id))]
+    assert kinds == [("import", "done"), ("refresh", "queued")]
+    burst(app)
+    with app.app_context():
+        assert db.session.scalars(select(SyncRun.status).order_by(SyncRun.id)).all() == ["done", "done"]

@@ -1,0 +1,104 @@
+"""RELIABILITY 10, 11: a real `python worker.py` SIGKILLed mid-import; the sweeper re-enqueues the run,
+a new worker finishes it: the tree equals Procore's, no duplicate row, no partial file at a final path."""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import ROOT
+from tests.sync.helpers import Procore, cbox_tree, make_world
+from tests.sync.test_import_documents import procore_folder, start
+
+
+def _worker(app, tmp_path, name):
+    from portal import redis_conn
+
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "REDIS_URL": redis_conn.resolve_url(app.config), "INSTANCE_DIR": app.config["INSTANCE_DIR"],
+           "STORAGE_DIR": app.config["STORAGE_DIR"], "PROCORE_API_URL": app.config["PROCORE_API_URL"],
+           "PROCORE_LOGIN_URL": app.config["PROCORE_LOGIN_URL"], "PROCORE_REQUESTS_PER_SECOND": "50",
+           "PROCORE_BURST": "50", "PORTAL_ENV": "testing"}
+    log = open(tmp_path / f"{name}.log", "wb")
+    return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # its own group: the kill reaches the forked work horse too
+
+
+def _kill(process) -> None:
+    """SIGKILL the worker and its work horse (RQ moves the horse to its own session, so a group kill
+    would miss it)."""
+    import psutil
+
+    victims = [process.pid] + [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    process.wait()
+
+
+def _wait(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _run(app, db, run_id):
+    from portal.models import SyncRun
+
+    with app.app_context():
+        run = db.session.get(SyncRun, run_id)
+        return run.status, run.files_done
+
+
+def test_sigkill_mid_import_then_resume(app, db, procore_sandbox, tmp_path):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith(("sqlite", "postgresql")):
+        pytest.skip("needs a database a subprocess can open")
+    from portal.models import CboxFile, CboxFileVersion
+    from portal.sync.jobs import enqueue, sweep
+
+    world = make_world(app, db, procore_sandbox)
+    tree = procore_sandbox.generate(world.project_id, files=24, total_mb=24, folders=3, seed=7)
+    integration_id, run_id = start(app, db, world, folders=[tree["folder_id"]])
+    procore_sandbox.control({"latency_ms": 150})
+    with app.app_context():
+        from portal.models import SyncRun
+        enqueue(db.session.get(SyncRun, run_id))
+    first = _worker(app, tmp_path, "first")
+    try:
+        _wait(lambda: _run(app, db, run_id)[1] >= 3, 60, "the first files")
+    finally:
+        _kill(first)
+    assert _run(app, db, run_id)[0] == "running"
+    procore_sandbox.control({"latency_ms": 0})
+    app.config["SYNC_STALE_AFTER"] = 0.5
+    try:
+        time.sleep(1.2)
+        with app.app_context():
+            assert sweep() == [run_id]
+    finally:
+        app.config.pop("SYNC_STALE_AFTER")
+    second = _worker(app, tmp_path, "second")
+    try:
+        _wait(lambda: _run(app, db, run_id)[0] == "done", 60, "the resumed run")
+    finally:
+        _kill(second)
+    procore = Procore(procore_sandbox, world)
+    name = procore.folder(tree["folder_id"])["name"]
+    got = cbox_tree(app, db, procore_folder(app, db, integration_id))
+    assert got == {"Procore": "<folder>", **procore.tree(tree["folder_id"], f"Procore/{name}")}
+    with app.app_context():
+        files = db.session.scalar(select(func.count()).select_from(CboxFile))
+        versions = db.session.scalar(select(func.count()).select_from(CboxFileVersion))
+    assert files == versions == tree["files"]
+    for blob in Path(app.config["STORAGE_DIR"], "blobs").rglob("*"):
+        if blob.is_file():  # every file at a final path is complete: its name is its content's sha256
+            assert hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name
