@@ -91,7 +91,13 @@ def load_config(env: str | None = None) -> dict:
         "PROCORE_WEBHOOK_NAMESPACE": _env("PROCORE_WEBHOOK_NAMESPACE", "cbox-procore"),
         "PUBLIC_BASE_URL": public_base_url.rstrip("/"),
         "WEBHOOK_PATH": WEBHOOK_PATH,
+        # Periodic webhook health check + inbox sweep (portal/webhooks/jobs.py), in seconds.
+        "WEBHOOK_CHECK_EVERY": int(_env("WEBHOOK_CHECK_EVERY", "1800")),
         "STORAGE_DIR": _env("STORAGE_DIR", str(instance_dir / "storage")),
+        # cBox blob store backend (portal/cbox/blobstore.py BACKENDS); "filesystem" keeps blobs in STORAGE_DIR.
+        "STORAGE_BACKEND": _env("STORAGE_BACKEND", "filesystem"),
+        # Largest upload accepted by the cBox pages (bytes; werkzeug answers 413 beyond it).
+        "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(2 * 1024 ** 3))),
         "SUPPORT_CONTACT_EMAIL": _env("SUPPORT_CONTACT_EMAIL", "soporte@cbox.example"),
         "RQ_QUEUES": ["default"],
         # Sessions and cookies (RELIABILITY 24).
@@ -114,4 +120,13 @@ def load_config(env: str | None = None) -> dict:
         # Demo data printed by `make run` (development only).
         "DEMO_PASSWORD": "demo1234",
     }
+    # Sync engine (issue 6 part B, portal/sync/): parallel downloads per run, when a worker counts as
+    # dead, and how many deletions a refresh makes before asking an admin (SPEC R7).
+    config.update({
+        "SYNC_DOWNLOAD_THREADS": int(_env("SYNC_DOWNLOAD_THREADS", "4")),
+        "SYNC_STALE_AFTER": float(_env("SYNC_STALE_AFTER", "120")),
+        "SYNC_DELETE_CONFIRM_ITEMS": int(_env("SYNC_DELETE_CONFIRM_ITEMS", "20")),
+        "SYNC_DELETE_CONFIRM_RATIO": float(_env("SYNC_DELETE_CONFIRM_RATIO", "0.10")),
+        "SYNC_DELETE_CONFIRM_MIN_TOTAL": int(_env("SYNC_DELETE_CONFIRM_MIN_TOTAL", "50")),
+    })
     return config

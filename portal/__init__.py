@@ -79,10 +79,13 @@ def _select_locale() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.views import auth, companies, dashboard, procore, projects, users
+    from portal import webhooks
+    from portal.views import auth, cbox, companies, dashboard, integrations, procore, projects, support, users
 
-    for module in (auth, dashboard, users, companies, procore, projects):
+    # cbox last: its delete routes must come after every route that uses its ids (test_access walks in order).
+    for module in (auth, dashboard, users, companies, procore, projects, support, integrations, cbox):
         app.register_blueprint(module.bp)
+    webhooks.init_app(app)  # receiver, webhook pages, `flask webhooks`
 
 
 def _register_hooks(app: Flask) -> None:

@@ -11,7 +11,7 @@ from werkzeug.routing import Rule
 from tests.conftest import csrf_token
 
 # Routes that take no CSRF token (machine callers authenticated otherwise). RELIABILITY 23.
-CSRF_EXEMPT: set[str] = set()
+CSRF_EXEMPT: set[str] = {"webhook_receiver.receive"}  # Procore, authenticated by its per-hook secret
 
 # endpoint -> {persona: expected status} for GET (and POST where listed).
 # Personas: anon, admin_a (owner of the ids), admin_b (other company), support, member_a.
@@ -56,6 +56,58 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("projects.index", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": OK, "support": FORBID, "member_a": OK},
     ("projects.access", "GET"): {"anon": LOGIN, "admin_a": MISSING, "admin_b": MISSING, "support": FORBID,
                                  "member_a": MISSING},
+    # Webhooks (issue 5). The receiver is public and answers the test's form POST with 415 (JSON only).
+    ("webhook_receiver.receive", "POST"): {"anon": 415, "admin_a": 415, "admin_b": 415, "support": 415,
+                                           "member_a": 415},
+    # Company A has not linked a Procore company in this world: its project pages are 404.
+    ("webhooks.detail", "GET"): {"anon": LOGIN, "admin_a": MISSING, "admin_b": MISSING, "support": FORBID,
+                                 "member_a": MISSING},
+    ("webhooks.cell", "GET"): {"anon": LOGIN, "admin_a": MISSING, "admin_b": MISSING, "support": FORBID,
+                               "member_a": MISSING},
+    ("webhooks.check", "POST"): {"anon": LOGIN, "admin_a": MISSING, "admin_b": MISSING, "support": FORBID,
+                                 "member_a": MISSING},
+    ("webhooks.repair_hook", "GET"): {"anon": LOGIN, "admin_a": MISSING, "admin_b": MISSING, "support": FORBID,
+                                      "member_a": MISSING},
+    ("webhooks.repair_hook", "POST"): {"anon": LOGIN, "admin_a": MISSING, "admin_b": MISSING, "support": FORBID,
+                                       "member_a": MISSING},
+    # Support diagnostics: read-only across companies, plus two actions support may take.
+    ("support.index", "GET"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": OK,
+                               "member_a": FORBID},
+    ("support.project", "GET"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": OK,
+                                 "member_a": FORBID},
+    ("support.recheck", "POST"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": 302,
+                                  "member_a": FORBID},
+    ("support.replay", "POST"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": 302,
+                                 "member_a": FORBID},
+    # cBox (issue 6 part A). member_a has no edit grant (R32): edits 403. Bad form data → flash + 302.
+    ("cbox.index", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": OK, "support": OK, "member_a": OK},
+    ("cbox.create_project", "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": 302, "support": FORBID,
+                                      "member_a": FORBID},
+    ("cbox.project", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": OK, "member_a": OK},
+    ("cbox.set_editors", "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
+                                   "member_a": FORBID},
+    ("cbox.folder", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": OK, "member_a": OK},
+    ("cbox.download", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": OK, "member_a": OK},
+    ("cbox.move", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": FORBID,
+                           "member_a": FORBID},
+    ("cbox.move", "POST"): {"anon": LOGIN, "admin_a": 400, "admin_b": MISSING, "support": FORBID,
+                            "member_a": FORBID},
+    **{("cbox." + name, "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
+                                  "member_a": FORBID}
+       for name in ("create_folder", "upload", "new_version", "rename", "delete")},
+    # Integrations (issue 6 part B). new/tree/create/refresh take folder_id as a query/form value: without
+    # one of the user's own Documentos folders they answer 404 (tests/sync/test_integration_views.py
+    # covers the pages with a folder).
+    ("integrations.index", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": OK, "support": OK, "member_a": OK},
+    **{("integrations." + name, method): {"anon": LOGIN, "admin_a": MISSING, "admin_b": MISSING,
+                                          "support": FORBID, "member_a": MISSING}
+       for name, method in (("new", "GET"), ("tree", "GET"), ("create", "POST"), ("refresh_folder", "POST"),
+                            ("confirm", "POST"))},
+    ("integrations.show", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": OK,
+                                   "member_a": OK},
+    **{("integrations." + name, "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
+                                          "member_a": 302}
+       for name in ("stop", "sync_now")},
 }
 
 
@@ -90,9 +142,31 @@ def test_every_route_is_in_the_matrix(app):
 
 
 @pytest.fixture
-def world(make_company, make_user, make_account):
+def world(app, db, make_company, make_user, make_account):
+    from portal.models import WebhookEvent
+    from tests.conftest import save
+
     a, b = make_company("Empresa A"), make_company("Empresa B")
+    with app.app_context():  # cBox ids of company A: a subfolder and a file beside it (not inside)
+        import io
+
+        from portal.cbox import store
+
+        docs = store.categorized_folder(store.create_project(a.id, "Obra A"), "documents")
+        cbox_ids = {"project_id": docs.project_id, "folder_id": store.create_folder(docs, "Contratos").id,
+                    "file_id": store.add_file(docs, "acta.pdf", store.write_blob(io.BytesIO(b"%PDF-1.4"))).id}
+        from portal.models import Integration  # an integration of company A (issue 6 part B)
+
+        integration = Integration(company_id=a.id, cbox_folder_id=docs.id, procore_company_id=5000000007,
+                                  procore_project_id=5000000001, procore_project_name="Obra A", selections={})
+        db.session.add(integration)
+        db.session.flush()
+        cbox_ids["integration_id"] = integration.id
+        db.session.commit()
     return {
+        "cbox": cbox_ids,
+        "event_a": save(app, db, WebhookEvent(event_key="01WORLDEVENTA", company_id=a.id, status="done",
+                                              procore_project_id=5000000001, attempts=1)),
         "company_a": a,
         "admin_a": make_user("admin@a.test", "admin", a),
         "member_a": make_user("member@a.test", "member", a),
@@ -107,7 +181,8 @@ def _url(app, rule: Rule, world) -> str:
     values = {}
     for arg in rule.arguments:
         values[arg] = {"user_id": world["member_a"].id, "company_id": world["company_a"].id,
-                       "account_id": world["account_a"].id, "procore_project_id": 5000000001}[arg]
+                       "account_id": world["account_a"].id, "procore_project_id": 5000000001,
+                       "event_id": world["event_a"].id, **world["cbox"]}[arg]
     with app.test_request_context():
         from flask import url_for
 
