@@ -49,7 +49,7 @@ def _id(value: Any, what: str) -> int | None:
         raise PayloadError(f"{what} is not an id")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit() and len(value) <= 20:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
         return int(value)
     raise PayloadError(f"{what} is not an id")
 

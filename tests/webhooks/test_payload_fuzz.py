@@ -41,3 +41,15 @@ def test_v2_and_v4_give_the_same_shape():
     assert (v2.payload_version, v4.payload_version) == ("v2.0", "v4.0")
     assert v2.project_id == v4.project_id and v2.company_id == v4.company_id
     assert isinstance(v4.resource_id, int) and v4.key == "01HZX4000000000000000000B2"
+
+
+def test_unicode_digits_are_not_ids():
+    """Found by the fuzz test on the PostgreSQL pass: '²'.isdigit() is True but int('²') fails."""
+    for bad in ("²", "٣", "１２"):
+        body = v4_event()
+        body["resource_id"] = bad
+        try:
+            parse_event(json.dumps(body).encode())
+        except PayloadError:
+            continue
+        raise AssertionError(f"{bad!r} was accepted as an id")
