@@ -81,7 +81,7 @@ def console_errors(page):
 
     def on_console(message):
         if message.type == "error":
-            errors.append(f"{message.text} at {message.location.get('url', '?')}")
+            errors.append(f"{message.text} at {message.location.get('url', '?')} on {page.url}")
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(str(error)))
