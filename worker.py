@@ -23,9 +23,27 @@ def main(argv: list[str]) -> None:
         connection = app.extensions["redis"]
         names = argv or app.config["RQ_QUEUES"]
         queues = [Queue(name, connection=connection) for name in names]
+        _schedule_housekeeping(app)
         worker = Worker(queues, connection=connection)
         app.logger.info("Worker %s listening on %s", worker.name, ", ".join(names))
         worker.work(with_scheduler=True)
+
+
+def _schedule_housekeeping(app) -> None:
+    """Arm the periodic jobs at start: webhook sweep + health checks, and the sync sweeper.
+
+    Both use fixed job ids or a Redis key, so N workers starting together arm them once; a
+    worker restarted after a crash also re-enqueues work its predecessor left behind.
+    """
+    from portal.sync import jobs as sync_jobs
+    from portal.webhooks import jobs as webhook_jobs
+
+    try:
+        webhook_jobs.schedule_periodic()
+        sync_jobs.sweep()
+        sync_jobs.ensure_sweeper()
+    except Exception:  # noqa: BLE001 - the worker must start even if housekeeping cannot be armed
+        app.logger.exception("could not schedule the periodic jobs; `flask webhooks schedule` can")
 
 
 if __name__ == "__main__":
