@@ -231,7 +231,7 @@ def storage_put_segment(uuid, index):
         return s3_error(403, "SignatureDoesNotMatch", "Content-Type must be application/octet-stream")
     os.makedirs(_parts_dir(uuid), exist_ok=True)
     part = os.path.join(_parts_dir(uuid), str(index))
-    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+    sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0  # S3 Content-MD5, not security
     with open(part + ".tmp", "wb") as fh:  # read the body BEFORE touching the DB
         while True:
             buf = request.stream.read(1024 * 1024)

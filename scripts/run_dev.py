@@ -25,10 +25,11 @@ def log(message: str) -> None:
 
 
 def wait_http(url: str, seconds: float = 30.0) -> bool:
+    """Poll a loopback http URL that this script built (hence the nosec on urlopen)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback URL we built
+            with urllib.request.urlopen(url, timeout=2):  # nosec B310
                 return True
         except OSError as error:
             if getattr(error, "code", None):  # an HTTP error status still means "up"
