@@ -5,17 +5,12 @@ import io
 
 import pytest
 
+from tests.browser.helpers import sign_in
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(page, url, email):
-    page.goto(url + "/login")
-    page.get_by_label("Correo electrónico").fill(email)
-    page.get_by_label("Contraseña").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Iniciar sesión").click()
-    page.wait_for_url(url + "/")
 
 
 @pytest.fixture
@@ -42,7 +37,7 @@ def folder_id(app, db, make_company, make_user):
 
 def test_folder_view_upload_status_icons_and_menu(app, live_server, page, console_errors, screenshots, folder_id,
                                                   tmp_path):
-    _sign_in(page, live_server.url, "jefa@cbox.test")
+    sign_in(page, live_server.url, "jefa@cbox.test", TEST_PASSWORD)
     page.goto(f"{live_server.url}/cbox/folders/{folder_id}")
     files = [tmp_path / "Memoria descriptiva.pdf", tmp_path / "Foto fachada.jpg"]
     for path in files:

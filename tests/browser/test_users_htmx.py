@@ -3,24 +3,19 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.helpers import sign_in
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(page, url, email):
-    page.goto(url + "/login")
-    page.get_by_label("Correo electrónico").fill(email)
-    page.get_by_label("Contraseña").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Iniciar sesión").click()
-    page.wait_for_url(url + "/")
 
 
 def test_deactivate_user_in_place_with_htmx(live_server, page, console_errors, screenshots, make_company, make_user):
     company = make_company("Empresa Htmx")
     make_user("jefa@htmx.test", "admin", company)
     make_user("obrero@htmx.test", "member", company, procore=True)
-    _sign_in(page, live_server.url, "jefa@htmx.test")
+    sign_in(page, live_server.url, "jefa@htmx.test", TEST_PASSWORD)
     page.goto(live_server.url + "/users/")
     row = page.locator("tr", has_text="obrero@htmx.test")
     with page.expect_response(lambda r: "/active" in r.url) as response_info:
@@ -38,7 +33,7 @@ def test_deactivate_user_in_place_with_htmx(live_server, page, console_errors, s
 
 def test_new_user_form_shows_errors_in_place(live_server, page, screenshots, make_company, make_user):
     make_user("jefa@htmx.test", "admin", make_company("Empresa Form"))
-    _sign_in(page, live_server.url, "jefa@htmx.test")
+    sign_in(page, live_server.url, "jefa@htmx.test", TEST_PASSWORD)
     page.goto(live_server.url + "/users/new")
     page.get_by_label("Correo electrónico").fill("no-es-correo")
     page.get_by_label("Contraseña inicial").fill("corta")
