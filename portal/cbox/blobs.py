@@ -53,6 +53,19 @@ def write_blob(stream, *, expected_size: int | None = None) -> CboxBlob:
     return _record(sha256, size)
 
 
+def register_blob(sha256: str, size: int) -> CboxBlob:
+    """Record content already committed to the blob store by a writer of `get_blob_store()`.
+
+    For callers that stream straight into the store (the sync engine's download threads), so
+    the content is not copied a second time. Refused unless a stored file has that digest and
+    size: a row never points at missing or partial content.
+    """
+    store = get_blob_store()
+    if not isinstance(sha256, str) or len(sha256) != 64 or not store.exists(sha256) or store.size(sha256) != size:
+        raise CboxError(_l("The stored content is missing or incomplete."))
+    return _record(sha256, size)
+
+
 def _record(sha256: str, size: int) -> CboxBlob:
     """Insert the blob row once, even when two workers store the same content at the same time."""
     now = utcnow()

@@ -14,6 +14,8 @@ Projects and trees
   path_of(item) -> list[str]                              ["Documentos", "Procore", "a.pdf"]
 
 Content
+  register_blob(sha256, size) -> CboxBlob   records content a blob-store writer already committed
+                                             (refused unless that exact digest and size are stored)
   write_blob(stream, *, expected_size=None) -> CboxBlob   streams any object with read(n) into the
       blob store (temp file, fsync, rename; identical content stored once). Raises BlobSizeMismatch
       when expected_size differs, StorageFull on ENOSPC/EDQUOT, OSError otherwise; the temp file
@@ -39,7 +41,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.cbox.blobs import collect_garbage, write_blob
+from portal.cbox.blobs import collect_garbage, register_blob, write_blob
 from portal.cbox.errors import CboxError, InvalidMove, InvalidName, ProtectedItem
 from portal.cbox.names import name_key, safe_name, unique_name
 from portal.extensions import db
@@ -49,7 +51,7 @@ from portal.models.tenancy import utcnow
 
 __all__ = ["add_file", "add_version", "categorized_folder", "children", "collect_garbage", "create_folder",
            "create_project", "delete", "ensure_folder", "find_child", "move", "path_of", "rename",
-           "set_status", "write_blob"]
+           "register_blob", "set_status", "write_blob"]
 
 
 def _check_name(name) -> str:

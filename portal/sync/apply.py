@@ -6,7 +6,6 @@ never by name: a rename or move in Procore renames or moves the same cBox item.
 from __future__ import annotations
 
 from portal.cbox import store
-from portal.cbox.blobstore import get_blob_store
 from portal.cbox.errors import CboxError
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, SyncItem
@@ -83,8 +82,7 @@ def apply_folder(item: RemoteItem, link: SyncItem, parent: CboxFolder, run_id: i
 
 def store_file(item: RemoteItem, link: SyncItem, parent: CboxFolder, sha256: str, size: int, run_id: int) -> str:
     """Record downloaded content as a new file or a new version; return CREATE or UPDATE."""
-    with get_blob_store().open(sha256) as stream:
-        blob = store.write_blob(stream, expected_size=size)
+    blob = store.register_blob(sha256, size)  # the download thread already streamed it into the store
     file = cbox_item(link)
     if file is None:
         file = store.add_file(parent, item.name, blob, origin="procore", status=SYNCED)

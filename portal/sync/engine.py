@@ -1,9 +1,10 @@
 """One sync run (import or refresh): list Procore, plan by id + version, apply to cBox (R3, R7, R10, R13, R21).
 
-The listing streams from the mapper while downloads run in a small thread pool (overlap).
-The run thread alone writes rows and commits about once a second with a heartbeat, so a
+The mapper lists Procore in its own thread (listing.py) while downloads run in a small thread
+pool (fetch.py): both overlap. The run thread alone writes rows; it commits before every wait
+(never blocking while it holds the database) and with a heartbeat about once a second, so a
 killed worker loses at most a second of bookkeeping: the blobs are content-addressed and the
-links say what is done, so a re-run skips it (RELIABILITY 11, 12). Deletions happen only after
+links say what is done, so a re-run skips it (RELIABILITY 10-12). Deletions happen only after
 a complete listing, and a large one waits for an admin's confirmation.
 """
 from __future__ import annotations
@@ -15,8 +16,7 @@ from sqlalchemy import select
 
 from portal.cbox import store
 from portal.cbox.errors import CboxError
-from portal.connections.credentials import NoValidCredentials, account_for_project, client_for_account, \
-    record_integration
+from portal.connections.credentials import NoValidCredentials, account_for_project, record_integration
 from portal.extensions import db
 from portal.models import CboxFolder, SyncItem
 from portal.models.integrations import AWAITING, DONE, FAILED, PENDING, PENDING_DELETION, STOPPED, STOPPING
@@ -25,6 +25,7 @@ from portal.procore import PaginationIncomplete, ProcoreAuthError, ProcoreError
 from portal.sync.apply import MOVE, SKIP, apply_folder, cbox_item, link_for, mark_error, place, plan_file, \
     remember, store_file
 from portal.sync.fetch import Fetched, Fetcher, Target
+from portal.sync.listing import Listing
 from portal.sync.mapper import FILE, FOLDER, RemoteItem, mapper_for
 
 MAX_IN_FLIGHT = 16  # downloads queued ahead of the pool: bounds memory while listing runs ahead
@@ -53,11 +54,13 @@ class Execution:
         self.root = procore_root(integration)
         target = Target(integration.procore_company_id, integration.procore_project_id,
                         dict(integration.selections or {}))
-        workers = current_app.config.get("SYNC_DOWNLOAD_THREADS", 4)
-        with Fetcher(current_app._get_current_object(), account.id, target, self.mapper, workers) as fetcher:
-            complete = self.walk(client_for_account(account), fetcher)
-            for fetched in fetcher.done(wait=True):
-                self.record(fetched)
+        app, workers = current_app._get_current_object(), current_app.config.get("SYNC_DOWNLOAD_THREADS", 4)
+        with Fetcher(app, account.id, target, self.mapper, workers) as fetcher:
+            with Listing(app, account.id, target, self.mapper) as listing:
+                complete = self.walk(listing, fetcher)
+            while fetcher.pending:
+                self.wait(fetcher)
+            self.drain(fetcher)
         return self.conclude(complete, account)
 
     def conclude(self, complete: bool, account) -> str:
@@ -71,15 +74,14 @@ class Execution:
             record_integration(account, self.integration.procore_project_id)  # R33
         return self.finish(DONE, None if complete else self.run.error)
 
-    def walk(self, client, fetcher: Fetcher) -> bool:
+    def walk(self, listing: Listing, fetcher: Fetcher) -> bool:
         """Plan and apply every listed item; True when the listing was complete."""
         try:
-            for item in self.mapper.list_remote(client, self.integration):
+            for item in listing.items(idle=lambda: self.wait(fetcher, seconds=0)):
                 self.seen.add((item.kind, item.id))
                 self.folder(item) if item.kind == FOLDER else self.file(item, fetcher)
                 while len(fetcher.pending) > MAX_IN_FLIGHT:
-                    fetcher.pending[0].result()
-                    self.drain(fetcher)
+                    self.wait(fetcher)
                 self.drain(fetcher)
                 if self.stop_reason:
                     return False
@@ -98,6 +100,15 @@ class Execution:
         for fetched in fetcher.done():
             self.record(fetched)
         self.tick()
+
+    def wait(self, fetcher: Fetcher, seconds: float = 1.0) -> None:
+        """Wait for downloads (or the listing) without holding the database: commit first. SQLite has
+        one writer, and a download thread may have to save a refreshed token meanwhile. The wait is
+        short so the heartbeat stays fresh even while one huge file downloads (RELIABILITY 10)."""
+        self.drain(fetcher)
+        db.session.commit()
+        fetcher.wait_any(seconds)
+        self.drain(fetcher)
 
     # -- items -----------------------------------------------------------------------------------
     def parent_of(self, item: RemoteItem) -> CboxFolder | None:

@@ -9,7 +9,7 @@ the database has one writer per run.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from flask import Flask
@@ -54,11 +54,16 @@ class Fetcher:
     def submit(self, item: RemoteItem) -> None:
         self.pending.append(self.pool.submit(self._run, item))
 
-    def done(self, wait: bool = False) -> list[Fetched]:
-        """Finished downloads, in completion order; all of them when `wait`."""
-        ready = [f for f in self.pending if wait or f.done()]
-        self.pending = [f for f in self.pending if f not in ready]
+    def done(self) -> list[Fetched]:
+        """Downloads finished so far (they leave `pending`)."""
+        ready = [f for f in self.pending if f.done()]
+        self.pending = [f for f in self.pending if not f.done()]
         return [f.result() for f in ready]
+
+    def wait_any(self, timeout: float) -> None:
+        """Block until a download finishes or `timeout` passes (the caller keeps its heartbeat)."""
+        if self.pending:
+            wait(self.pending, timeout=timeout, return_when=FIRST_COMPLETED)
 
     def _client(self):
         if not hasattr(self.local, "client"):

@@ -72,6 +72,10 @@ def run_sync(run_id: int) -> str:
         return "not_claimed"
     run = db.session.get(SyncRun, run_id)
     current_app.logger.info("sync run %s (%s) of integration %s started", run.id, run.kind, run.integration_id)
+    session = db.session()
+    # The run commits often (before every wait, see Execution.wait) and is the only writer of its
+    # rows: reloading every row after each commit would double the per-file database work.
+    session.expire_on_commit = False
     try:
         return Execution(run).execute()
     except Exception as error:  # noqa: BLE001 - the run must end visible, never stuck in "running"
@@ -81,6 +85,8 @@ def run_sync(run_id: int) -> str:
             status="failed", finished_at=utcnow(), error=f"Unexpected error: {type(error).__name__}: {error}"[:2000]))
         db.session.commit()
         raise
+    finally:
+        session.expire_on_commit = True
 
 
 def sweep() -> list[int]:

@@ -27,7 +27,12 @@ class RemoteItem:
 
 
 class Mapper(Protocol):
-    """One Procore tool's view of an integration."""
+    """One Procore tool's view of an integration.
+
+    `integration` is anything with procore_company_id, procore_project_id and selections: the
+    engine passes a frozen `fetch.Target`, because listing and downloads run in other threads
+    than the one owning the ORM rows.
+    """
 
     tool: str
     category: str  # the cBox categorized folder kind ("documents", "photos", "drawings")

@@ -19,6 +19,10 @@ from portal.models import CboxBlob, CboxFile, CboxFolder
 def ctx(app, db, make_company):
     company = make_company("Constructora Sur")
     with app.app_context():
+        # The blob store is shared by the session: start from an empty tmp/ (a worker killed by
+        # another test may have left a .part file there, as a real crash would).
+        for leftover in get_blob_store().tmp_dir.iterdir():
+            leftover.unlink()
         project = store.create_project(company.id, "Obra 1")
         db.session.commit()
         yield project
@@ -221,3 +225,30 @@ def test_gc_command(app, db, ctx):
     result = app.test_cli_runner().invoke(args=["cbox", "gc", "--grace-minutes", "-1"])
     assert result.exit_code == 0 and "blob(s)" in result.output, result.output
     assert not get_blob_store().exists(lonely.sha256)
+
+
+def test_register_blob_refuses_missing_or_partial_content(app, db):
+    """The sync engine registers content its download threads streamed in; never a dangling row."""
+    import hashlib
+    import io
+
+    import pytest as _pytest
+
+    from portal.cbox import store
+    from portal.cbox.blobstore import get_blob_store
+    from portal.cbox.errors import CboxError
+
+    data = b"contenido ya escrito por un hilo de descarga"
+    with app.app_context():
+        writer = get_blob_store().open_writer()
+        writer.write(data)
+        sha256, size = writer.commit()
+        assert sha256 == hashlib.sha256(data).hexdigest()
+        blob = store.register_blob(sha256, size)
+        assert blob.sha256 == sha256 and blob.size == len(data)
+        assert store.write_blob(io.BytesIO(data)).sha256 == sha256  # the same row, stored once
+        with _pytest.raises(CboxError):
+            store.register_blob(sha256, size + 1)
+        with _pytest.raises(CboxError):
+            store.register_blob("0" * 64, 1)
+        db.session.rollback()

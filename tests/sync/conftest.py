@@ -1,10 +1,11 @@
 """Sandbox handling for the sync tests: re-seed only when a test may have changed Procore's data.
 
 A full sandbox reset (drop, re-create, re-seed every tool) costs ~1.7 s, and most sync tests
-only READ the demo tree. Those are marked `sandbox_readonly`: after one of them the next test
-gets the same data with the knobs, clock, rate limits and counters restored (a few ms). To keep
-the mark honest, a readonly test that records any Procore change event fails. Every unmarked
-test is assumed to change data, so the next test starts from a fresh seed.
+only read the demo tree, or undo what they change (a permission, a revoked token of their own).
+Those are marked `keeps_sandbox`: after one of them PASSES, the next test gets the same data with
+the knobs, clock, rate limits and counters restored (a few ms). To keep the mark honest, a marked
+test during which Procore recorded any change event fails. An unmarked test, or a failed one, may
+have changed data: the next test starts from a fresh seed.
 
 Pacing: these tests exercise the engine, not the rate limiter (tests/procore covers it), so the
 sandbox's spike window and the portal's pacing are raised; each test still goes through the
@@ -20,8 +21,15 @@ _state = {"dirty": True, "config": None}
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "sandbox_readonly: the test does not change the sandbox's data "
+    config.addinivalue_line("markers", "keeps_sandbox: the test leaves the sandbox's data as it found it "
                                        "(tests/sync/conftest.py skips the re-seed after it)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    if report.when == "call":
+        item.sync_call_passed = report.passed
 
 
 def _last_event_id(sb, after: int = 0) -> int:
@@ -49,14 +57,14 @@ def procore_sandbox(request, app, sandbox_process):
         startup = sb._post("/_sandbox/config", {})
         _state["config"] = {key: value for key, value in startup.items() if key not in ("db_path", "blob_dir")}
     _restore_knobs(sb)
-    readonly = request.node.get_closest_marker("sandbox_readonly") is not None
-    _state["dirty"] = True  # until the test ends cleanly as a readonly one
-    before = _last_event_id(sb) if readonly else None
+    keeps = request.node.get_closest_marker("keeps_sandbox") is not None
+    _state["dirty"] = True  # until the marked test has passed
+    before = _last_event_id(sb) if keeps else None
     saved = {key: app.config[key] for key in ("PROCORE_API_URL", "PROCORE_LOGIN_URL", *FAST_PACING)}
     app.config.update(PROCORE_API_URL=sb.url, PROCORE_LOGIN_URL=sb.url, **FAST_PACING)
     yield sb
     app.config.update(saved)
-    if readonly:
+    if keeps:
         changed = bool(sb.events(after_id=before))
-        _state["dirty"] = changed
-        assert not changed, "a test marked sandbox_readonly changed Procore data: drop the mark"
+        _state["dirty"] = changed or not getattr(request.node, "sync_call_passed", False)
+        assert not changed, "a test marked keeps_sandbox changed Procore data: drop the mark"

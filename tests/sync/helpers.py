@@ -4,6 +4,7 @@ a tree (Procore's over plain HTTP, cBox's from the rows and the blob store) to c
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urljoin
@@ -147,3 +148,71 @@ def counts(app, db) -> dict[str, int]:
     with app.app_context():
         return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
                 for model in (CboxFolder, CboxFile, CboxFileVersion)}
+
+
+def links(app, db, integration_id) -> dict[int, tuple]:
+    """{procore file id: (status, error, attempts)} of the integration's file links."""
+    from portal.models import SyncItem
+
+    with app.app_context():
+        rows = db.session.scalars(select(SyncItem).where(SyncItem.integration_id == integration_id,
+                                                         SyncItem.procore_kind == "file")).all()
+        return {row.procore_id: (row.status, row.error, row.attempts) for row in rows}
+
+
+def file_ids(procore: Procore, folder_id: int) -> dict[int, dict]:
+    """Every live file below a folder, by id, as Procore lists it."""
+    folder, out = procore.folder(folder_id), {}
+    for file in folder["files"]:
+        if not file.get("is_deleted"):
+            out[file["id"]] = file
+    for sub in folder["folders"]:
+        if not (sub.get("is_recycle_bin") or sub.get("is_deleted")):
+            out.update(file_ids(procore, sub["id"]))
+    return out
+
+
+def after_first_file(monkeypatch, sb, action):
+    """List Procore completely, then run `action` (a mid-run change in Procore) once the first file has
+    been downloaded: later downloads meet the change, the listing itself is already complete."""
+    from portal.sync.documents import DocumentsMapper
+
+    original = DocumentsMapper.list_remote
+
+    def listing(self, client, integration):
+        items, done = list(original(self, client, integration)), False
+        for item in items:
+            yield item
+            if item.kind == "file" and not done:
+                deadline = time.time() + 20
+                while sb.stats()["storage_downloads"] < 1 and time.time() < deadline:
+                    time.sleep(0.02)
+                action()
+                done = True
+
+    monkeypatch.setattr(DocumentsMapper, "list_remote", listing)
+
+
+def second_account(app, db, sb, world, login="sinadmin@constructora.test"):
+    """Another portal user whose Procore account completed an integration on the project (R33)."""
+    from datetime import datetime, timedelta, timezone
+
+    from portal.connections.credentials import record_integration, store_pair
+    from portal.models import ProcoreAccount, Role, User
+    from portal.procore import TokenPair
+    from tests.conftest import password_hash
+
+    pair = sb.token(login)
+    with app.app_context():
+        user = User(email="sofia@demo.test", role=Role.MEMBER, company_id=world.company_id, name="Sofía",
+                    can_integrate_procore=True, password_hash=password_hash())
+        db.session.add(user)
+        db.session.flush()
+        account = ProcoreAccount(company_id=world.company_id, user_id=user.id, procore_user_id=5_000_000_998,
+                                 procore_login=login, procore_company_id=world.procore_company_id)
+        now = datetime.now(timezone.utc)
+        store_pair(account, TokenPair(pair["access_token"], pair["refresh_token"], now + timedelta(hours=1), now))
+        db.session.add(account)
+        db.session.flush()
+        record_integration(account, world.project_id)
+        db.session.commit()

@@ -62,7 +62,7 @@ def world(app, db, procore_sandbox):
     return make_world(app, db, procore_sandbox)
 
 
-@pytest.mark.sandbox_readonly
+@pytest.mark.keeps_sandbox
 def test_import_whole_project_equals_procore_by_sha256(app, db, procore_sandbox, world):
     """R10, R21: Documentos/Procore/<the same tree>; hostile names, 0-byte file and versions included."""
     procore = Procore(procore_sandbox, world)
@@ -79,7 +79,7 @@ def test_import_whole_project_equals_procore_by_sha256(app, db, procore_sandbox,
     assert (run.files_total, run.files_done, run.imported, run.failed) == (files, files, files, 0)
 
 
-@pytest.mark.sandbox_readonly
+@pytest.mark.keeps_sandbox
 def test_second_import_and_refresh_write_nothing(app, db, procore_sandbox, world):
     """A re-run plans by Procore id + version: no download, no new row (RELIABILITY 9)."""
     root = Procore(procore_sandbox, world).root()
@@ -174,7 +174,7 @@ def test_large_deletion_waits_for_confirmation(app, db, procore_sandbox, world):
         app.config.pop("SYNC_DELETE_CONFIRM_ITEMS")
 
 
-@pytest.mark.sandbox_readonly
+@pytest.mark.keeps_sandbox
 def test_same_run_twice_at_once_makes_one_copy(app, db, procore_sandbox, world):
     """RELIABILITY 12: two executions of one job; one claims it, the other does nothing."""
     root = Procore(procore_sandbox, world).root()

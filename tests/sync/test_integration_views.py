@@ -30,20 +30,22 @@ def burst(app):
         SimpleWorker([Queue("default", connection=redis)], connection=redis).work(burst=True)
 
 
+@pytest.mark.keeps_sandbox  # the permission is given back at the end
 def test_project_choice_names_missing_permissions(app, db, procore_sandbox, world, signed_in):
     """R9, R32: every project listed; those lacking Procore Admin say which permission is missing."""
     page = signed_in.get(f"/integrations/new?folder_id={world.documents_id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Hospital Regional Ñuñoa" in html and f"project_id={world.project_id}" in html
-    procore_sandbox._post("/_sandbox/permissions", {"login": "admin@constructora.test", "company_id":
-                          world.procore_company_id, "project_id": world.project_id, "tool": "documents",
-                          "level": "Standard"})
+    grant = {"login": "admin@constructora.test", "company_id": world.procore_company_id,
+             "project_id": world.project_id, "tool": "documents"}
+    procore_sandbox._post("/_sandbox/permissions", {**grant, "level": "Standard"})
     html = signed_in.get(f"/integrations/new?folder_id={world.documents_id}").get_data(as_text=True)
     assert "Admin en la herramienta Documents" in html and f"project_id={world.project_id}" not in html
+    procore_sandbox._post("/_sandbox/permissions", {**grant, "level": "Admin"})
 
 
-@pytest.mark.sandbox_readonly
+@pytest.mark.keeps_sandbox
 def test_without_the_portal_permission_the_page_says_so(app, db, world, signed_in):
     from portal.models import User
 
@@ -54,7 +56,7 @@ def test_without_the_portal_permission_the_page_says_so(app, db, world, signed_i
     assert page.status_code == 403 and "Integraciones &gt; Procore" in page.get_data(as_text=True)
 
 
-@pytest.mark.sandbox_readonly
+@pytest.mark.keeps_sandbox
 def test_without_a_procore_account_the_connect_flow_opens(app, db, world, signed_in):
     from portal.models import ProcoreAccount
 
@@ -66,7 +68,7 @@ def test_without_a_procore_account_the_connect_flow_opens(app, db, world, signed
     assert "integrations/new" in page.headers["Location"]
 
 
-@pytest.mark.sandbox_readonly
+@pytest.mark.keeps_sandbox
 def test_a_hook_owned_by_another_app_blocks_the_import(app, db, procore_sandbox, world, signed_in):
     """R11: the page names the other application's endpoint and links to the repair page."""
     alamos = procore_sandbox.project_id("Edificio Los Álamos")
@@ -79,7 +81,7 @@ def test_a_hook_owned_by_another_app_blocks_the_import(app, db, procore_sandbox,
     assert response.status_code == 302 and "integrations/new" in response.headers["Location"]
 
 
-@pytest.mark.sandbox_readonly
+@pytest.mark.keeps_sandbox
 def test_pick_expand_import_and_watch(app, db, procore_sandbox, world, signed_in):
     """R3, D1, D2: tree, lazily expanded; Import starts background work; the fragment stops polling."""
     from portal.models import Integration, SyncRun
@@ -120,7 +122,7 @@ def test_pick_expand_import_and_watch(app, db, procore_sandbox, world, signed_in
     assert "Hospital Regional Ñuñoa" in listing
 
 
-@pytest.mark.sandbox_readonly
+@pytest.mark.keeps_sandbox
 def test_stop_a_queued_run_and_resume(app, db, procore_sandbox, world, signed_in):
     from portal.models import SyncRun
 
@@ -141,7 +143,7 @@ def test_stop_a_queued_run_and_resume(app, db, procore_sandbox, world, signed_in
     assert statuses == [("import", "stopped"), ("import", "done")]
 
 
-@pytest.mark.sandbox_readonly
+@pytest.mark.keeps_sandbox
 def test_webhook_events_queue_one_debounced_refresh(app, db, procore_sandbox, world, signed_in):
     """The webhook worker's entry point: no integration → "no_integration"; else one queued refresh."""
     from portal.models import SyncRun

@@ -68,26 +68,27 @@ def test_sigkill_mid_import_then_resume(app, db, procore_sandbox, tmp_path):
     world = make_world(app, db, procore_sandbox)
     tree = procore_sandbox.generate(world.project_id, files=24, total_mb=24, folders=3, seed=7)
     integration_id, run_id = start(app, db, world, folders=[tree["folder_id"]])
-    procore_sandbox.control({"latency_ms": 150})
+    # Two requests per file at 400 ms each: the run needs several seconds, the kill lands mid-run.
+    procore_sandbox.control({"latency_ms": 400})
     with app.app_context():
         from portal.models import SyncRun
         enqueue(db.session.get(SyncRun, run_id))
     first = _worker(app, tmp_path, "first")
     try:
-        _wait(lambda: _run(app, db, run_id)[1] >= 3, 60, "the first files")
+        _wait(lambda: _run(app, db, run_id)[1] >= 2, 60, "the first files")
     finally:
         _kill(first)
     assert _run(app, db, run_id)[0] == "running"
     procore_sandbox.control({"latency_ms": 0})
-    app.config["SYNC_STALE_AFTER"] = 0.5
+    second = _worker(app, tmp_path, "second")  # starts up (~2 s) while the heartbeat goes stale
     try:
-        time.sleep(1.2)
-        with app.app_context():
-            assert sweep() == [run_id]
-    finally:
-        app.config.pop("SYNC_STALE_AFTER")
-    second = _worker(app, tmp_path, "second")
-    try:
+        app.config["SYNC_STALE_AFTER"] = 0.5
+        try:
+            time.sleep(0.7)  # the last heartbeat is at most the kill's moment
+            with app.app_context():
+                assert sweep() == [run_id]
+        finally:
+            app.config.pop("SYNC_STALE_AFTER")
         _wait(lambda: _run(app, db, run_id)[0] == "done", 60, "the resumed run")
     finally:
         _kill(second)
