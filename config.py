@@ -129,4 +129,10 @@ def load_config(env: str | None = None) -> dict:
         "SYNC_DELETE_CONFIRM_RATIO": float(_env("SYNC_DELETE_CONFIRM_RATIO", "0.10")),
         "SYNC_DELETE_CONFIRM_MIN_TOTAL": int(_env("SYNC_DELETE_CONFIRM_MIN_TOTAL", "50")),
     })
+    # Webhook receiver (RELIABILITY 6): the longest a delivery waits on Redis before leaving the
+    # enqueue to the sweeper; SQLite only: SQLITE_SYNCHRONOUS=FULL fsyncs every commit (default NORMAL, WAL).
+    config.update({
+        "WEBHOOK_REDIS_TIMEOUT": float(_env("WEBHOOK_REDIS_TIMEOUT", "0.05")),
+        "SQLITE_SYNCHRONOUS": _env("SQLITE_SYNCHRONOUS", "NORMAL"),
+    })
     return config

@@ -9,7 +9,7 @@ from flask_login import AnonymousUserMixin
 
 from config import BASE_DIR, load_config
 from portal import redis_conn
-from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate, tune_sqlite
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -42,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+    tune_sqlite(app)  # WAL + synchronous=NORMAL, SQLite only
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
