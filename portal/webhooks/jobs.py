@@ -28,7 +28,9 @@ MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 STALE_AFTER = timedelta(minutes=2)       # received but no worker picked it up (lost enqueue)
 STUCK_AFTER = timedelta(minutes=30)      # claimed but never finished (worker killed)
 PERIODIC_JOB_ID = "webhooks-periodic"
-PERIODIC_EVERY = timedelta(minutes=30)
+PERIODIC_EVERY = timedelta(minutes=30)     # hook health checks of every linked company
+SWEEP_JOB_ID = "webhooks-sweep"
+SWEEP_EVERY = timedelta(minutes=1)         # lost enqueues wait at most about STALE_AFTER + this
 
 
 def _now() -> datetime:
@@ -106,13 +108,32 @@ def periodic() -> None:
     from portal.webhooks.companies import check_all_companies
 
     try:
-        sweep()
         check_all_companies(checked_by="periodic")
     finally:
-        schedule_periodic()
+        _schedule_checks()
 
 
-def schedule_periodic(delay: timedelta | None = None) -> None:
+def periodic_sweep() -> None:
+    """The inbox sweeper on its own short chain: a delivery whose enqueue failed (Redis slow or
+    down at that moment) is processed within minutes, not at the next health check."""
+    try:
+        sweep()
+    finally:
+        _schedule_sweep()
+
+
+def _schedule_checks(delay: timedelta | None = None) -> None:
     every = delay or timedelta(seconds=current_app.config.get("WEBHOOK_CHECK_EVERY", PERIODIC_EVERY.total_seconds()))
     inbox.queue().enqueue_in(every, "portal.webhooks.jobs.periodic", job_id=PERIODIC_JOB_ID,
                              job_timeout=1800)
+
+
+def _schedule_sweep() -> None:
+    every = timedelta(seconds=current_app.config.get("WEBHOOK_SWEEP_EVERY", SWEEP_EVERY.total_seconds()))
+    inbox.queue().enqueue_in(every, "portal.webhooks.jobs.periodic_sweep", job_id=SWEEP_JOB_ID, job_timeout=600)
+
+
+def schedule_periodic(delay: timedelta | None = None) -> None:
+    """Arm both chains (fixed job ids: arming twice replaces, never duplicates)."""
+    _schedule_checks(delay)
+    _schedule_sweep()

@@ -89,3 +89,26 @@ def test_sweeper_recovers_lost_enqueues_and_stuck_claims(app, db, stored):
 def test_flask_webhooks_sweep_cli(app, stored):
     result = app.test_cli_runner().invoke(args=["webhooks", "sweep"])
     assert result.exit_code == 0 and "re-enqueued 0 event(s)" in result.output
+
+
+def test_periodic_chains_are_armed_once_and_the_sweep_rearms_itself(app, db, stored):
+    """The sweeper runs on its own one-minute chain (a lost enqueue waits minutes, not the
+    30-minute health-check period); arming twice replaces the jobs instead of adding more."""
+    from rq.registry import ScheduledJobRegistry
+
+    queue = Queue("default", connection=app.extensions["redis"])
+    queue.empty()
+    registry = ScheduledJobRegistry(queue=queue)
+    for job_id in registry.get_job_ids():
+        registry.remove(job_id, delete_job=True)
+    with app.app_context():
+        jobs.schedule_periodic()
+        jobs.schedule_periodic()
+        assert sorted(registry.get_job_ids()) == sorted([jobs.PERIODIC_JOB_ID, jobs.SWEEP_JOB_ID])
+        row = db.session.get(WebhookEvent, stored)
+        row.received_at = datetime.now(timezone.utc) - timedelta(minutes=5)
+        db.session.commit()
+        registry.remove(jobs.SWEEP_JOB_ID, delete_job=True)
+        jobs.periodic_sweep()
+        assert jobs.SWEEP_JOB_ID in registry.get_job_ids()  # re-armed
+        assert len(queue) == 1  # the lost event went back on the queue
