@@ -128,12 +128,21 @@ def check(company: Company, project_id: int, client, checked_by: str, project_na
         diagnosis = diagnose(client, company, project_id)
     except ProcoreError as error:
         diagnosis = _failure(error)
+    name = project_name or _known_name(company.id, project_id) or _fetch_name(client, company, project_id)
     row = HookCheck(company_id=company.id, procore_project_id=project_id, state=diagnosis.state,
                     details=diagnosis.details, procore_hook_id=diagnosis.hook_id, checked_by=checked_by[:254],
-                    procore_project_name=project_name or _known_name(company.id, project_id))
+                    procore_project_name=name)
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def _fetch_name(client, company: Company, project_id: int) -> str | None:
+    """One extra call, only the first time a project is checked: support pages show names."""
+    try:
+        return client.project(company.procore_company_id, project_id).name[:300]
+    except ProcoreError:
+        return None
 
 
 def _known_name(company_id: int, project_id: int) -> str | None:

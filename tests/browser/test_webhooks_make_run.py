@@ -76,5 +76,6 @@ def test_states_repair_and_a_sandbox_ui_upload_reaching_support(fresh_run, page,
         page.wait_for_timeout(500)
         page.reload()
     assert received.count() == 1 and received.is_visible()
+    assert page.locator("tr", has_text="Hospital Regional Ñuñoa").get_by_text("Saludable").is_visible()
     page.screenshot(path=str(screenshots / "33-support-received-event.png"), full_page=True)
     assert portal_errors(console_errors, url) == []
