@@ -25,7 +25,7 @@ def test_demo_admin_signs_in_switches_language_and_sees_users(made_run, page, co
     page.get_by_role("button", name="Iniciar sesión").click()
     page.wait_for_url(made_run.url + "/")
     assert page.get_by_role("heading", name=re.compile("Hola")).is_visible()
-    assert page.get_by_text("Constructora Demo").first.is_visible()
+    assert page.locator("main").get_by_text(re.compile("Constructora Demo")).first.is_visible()
     page.screenshot(path=str(screenshots / "02-dashboard-es.png"), full_page=True)
 
     page.get_by_role("button", name="EN").click()

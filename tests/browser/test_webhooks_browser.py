@@ -49,7 +49,7 @@ def test_webhook_health_repair_and_support(app, live_server, procore_sandbox, pa
         page.get_by_role("link", name=re.compile("Conectar una cuenta de Procore")).click()
         page.get_by_text("admin@constructora.test", exact=True).click()
         page.get_by_role("button", name="Approve").click()
-        page.get_by_text("Constructora Demo").first.click()
+        page.get_by_label(re.compile("Constructora Demo")).check()
         page.get_by_role("button", name=re.compile("Conectar")).click()
         page.goto(url + "/projects/")
         page.locator(".hook-cell", has_text="Propiedad de otra aplicación").wait_for()

@@ -12,19 +12,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 OUT = os.path.join(ROOT, "test-artifacts", "sandbox-ui")
 
 
-@pytest.fixture(scope="module")
-def page(sandbox_server):
-    from playwright.sync_api import sync_playwright
-
+@pytest.fixture
+def page(browser, sandbox_server):
+    """The suite's one Chromium (tests/conftest.py): a second sync Playwright in the same
+    process is refused ("Sync API inside the asyncio loop")."""
     sandbox_server.reset()
     os.makedirs(OUT, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        pg = browser.new_page(viewport={"width": 1360, "height": 900})
-        pg.set_default_timeout(15000)
-        yield pg
-        browser.close()
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()
 
 
 def shot(pg, name: str, full: bool = True) -> None:
