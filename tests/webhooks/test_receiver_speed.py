@@ -5,6 +5,8 @@ the properties that make it fast, so a regression fails here first.
 """
 from __future__ import annotations
 
+import os
+
 import socket
 import threading
 import time
@@ -73,10 +75,9 @@ def test_one_delivery_is_one_lookup_and_one_insert(app, db, hook, deliver):
     assert statements == ["SELECT", "INSERT"], statements
 
 
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="SQLite only; PostgreSQL settings are left alone")
 def test_sqlite_uses_wal_without_fsync_per_commit(app, db):
     """Development/test SQLite: WAL and synchronous=NORMAL (portal/extensions.py tune_sqlite)."""
     with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite only; PostgreSQL settings are left alone")
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
