@@ -123,7 +123,7 @@ def load_config(env: str | None = None) -> dict:
     # Sync engine (issue 6 part B, portal/sync/): parallel downloads per run, when a worker counts as
     # dead, and how many deletions a refresh makes before asking an admin (SPEC R7).
     config.update({
-        "SYNC_DOWNLOAD_THREADS": int(_env("SYNC_DOWNLOAD_THREADS", "4")),
+        "SYNC_DOWNLOAD_THREADS": int(_env("SYNC_DOWNLOAD_THREADS", "8")),
         "SYNC_STALE_AFTER": float(_env("SYNC_STALE_AFTER", "120")),
         "SYNC_DELETE_CONFIRM_ITEMS": int(_env("SYNC_DELETE_CONFIRM_ITEMS", "20")),
         "SYNC_DELETE_CONFIRM_RATIO": float(_env("SYNC_DELETE_CONFIRM_RATIO", "0.10")),

@@ -12,8 +12,7 @@ by hand WITHOUT Authorization, streamed into a file (no fsync), same files.
 
 Rate limits are OFF on both sides (sandbox windows disabled, portal pacing 1000/s): this measures
 the engine, not Procore's budget (~3600 requests/hour: an import of N files takes >= N s there).
-Also prints the run thread's cost of writing each download a second time into the store (measured
-apart). Figures only, never a test. Last line: `ratio=<engine/plain> rest_per_file=<x> peak_rss_mb=<y>`.
+Figures only, never a test. Last line: `ratio=<engine/plain> rest_per_file=<x> peak_rss_mb=<y>`.
 """
 from __future__ import annotations
 
@@ -47,7 +46,7 @@ def parse_args(argv=None):
     parser.add_argument("--folders", type=int, default=40)
     parser.add_argument("--latency-ms", type=int, default=30, help="added by the sandbox to every request")
     parser.add_argument("--big-file-mb", type=int, default=0, help="add one file of this size (e.g. 1024)")
-    parser.add_argument("--engine-threads", type=int, default=None, help="SYNC_DOWNLOAD_THREADS (config: 4)")
+    parser.add_argument("--engine-threads", type=int, default=None, help="SYNC_DOWNLOAD_THREADS (config: 8)")
     parser.add_argument("--plain-threads", type=int, default=8)
     return parser.parse_args(argv)
 
@@ -174,25 +173,6 @@ def run_engine(app, run_id: int, worker: subprocess.Popen) -> dict:
     return result
 
 
-def rewrite_cost(app) -> float:
-    """Seconds the run thread spends writing every download a second time (store.write_blob over the
-    blob the download thread already wrote): what a `register_blob` in the store API would save."""
-    from portal.cbox import store
-    from portal.cbox.blobstore import get_blob_store
-    from portal.extensions import db
-    from portal.models import CboxFileVersion
-
-    with app.app_context():
-        versions = db.session.query(CboxFileVersion.blob_sha256, CboxFileVersion.size).all()
-        started = time.perf_counter()
-        for sha256, size in versions:
-            with get_blob_store().open(sha256) as stream:
-                store.write_blob(stream, expected_size=size)
-        elapsed = time.perf_counter() - started
-        db.session.rollback()
-    return elapsed
-
-
 def download_urls(sb, token: str, company_id: int, project_id: int, folder_ids: list[int]) -> list[str]:
     """Latest-version URLs of every file below the folders (untimed: the plain side's listing)."""
     headers = {"Authorization": f"Bearer {token}", "Procore-Company-Id": str(company_id)}
@@ -260,8 +240,7 @@ def main(argv=None) -> None:
         token = sb.token(ADMIN)["access_token"]
         urls = download_urls(sb, token, sb.company_id(), project_id, folder_ids)
         plain = run_plain(urls, token, args.plain_threads, work / "plain")
-        rewrite = rewrite_cost(app)
-        report(args, engine, stats, plain, len(urls), rewrite)
+        report(args, engine, stats, plain, len(urls))
     finally:
         if worker is not None:
             import psutil
@@ -274,12 +253,12 @@ def main(argv=None) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(args, engine: dict, stats: dict, plain: float, plain_files: int, rewrite: float) -> None:
+def report(args, engine: dict, stats: dict, plain: float, plain_files: int) -> None:
     endpoints = stats["endpoints"]
     files, mb = engine["files"], engine["bytes"] / 1e6
     rest = sum(endpoints.get(name, 0) for name in LIST_ENDPOINTS)
     downloads = sum(endpoints.get(name, 0) for name in DOWNLOAD_ENDPOINTS)
-    threads = args.engine_threads or 4
+    threads = args.engine_threads or 8
     print(f"latency {args.latency_ms} ms per request; engine {threads} download threads, plain {args.plain_threads}")
     print(f"engine : {engine['wall']:.2f} s  {files / engine['wall']:.1f} files/s  {mb / engine['wall']:.1f} MB/s  "
           f"({files} files, {mb:.1f} MB, status {engine['status']}, {engine['failed']} failed)")
@@ -291,8 +270,6 @@ def report(args, engine: dict, stats: dict, plain: float, plain_files: int, rewr
     print(f"peak RSS: work horse {engine['horse_rss']:.0f} MB, worker parent {engine['worker_rss']:.0f} MB; "
           f"work horse CPU {engine['horse_cpu']:.1f} s ({1000 * engine['horse_cpu'] / max(files, 1):.1f} ms per file, "
           f"sampled every 50 ms)")
-    print(f"run thread's second write of the downloaded content (measured apart): {rewrite:.2f} s "
-          f"({100 * rewrite / engine['wall']:.0f}% of the engine's wall time)")
     print(f"ratio={engine['wall'] / plain:.2f} rest_per_file={rest / max(files, 1):.3f} "
           f"peak_rss_mb={engine['horse_rss']:.0f}")
 

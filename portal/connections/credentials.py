@@ -95,6 +95,9 @@ def client_for(credential) -> ProcoreClient:
         timeout=(5, 60),
         requests_per_second=config["PROCORE_REQUESTS_PER_SECOND"],
         burst=config["PROCORE_BURST"],
+        # A pair read at most 2 s ago instead of a DB read + decryption per request; a 401 or a
+        # near expiry still re-reads the stored pair under the refresh lock (RELIABILITY 19).
+        token_cache_seconds=config.get("PROCORE_TOKEN_CACHE_SECONDS", 2.0),
     )
 
 

@@ -64,7 +64,7 @@ class ProcoreClient(CoreAPI, DocumentsAPI, MediaAPI, WebhooksAPI, TransferMixin,
                  requests_per_second: float | None = 2.0, burst: int = 4,
                  resolver: Resolver = system_resolver,
                  backoff_base: float = 1.0, backoff_cap: float = 30.0,
-                 redis_prefix: str = "procore") -> None:
+                 redis_prefix: str = "procore", token_cache_seconds: float = 0.0) -> None:
         self.api_base_url = api_base_url.rstrip("/")
         self.credential = credential
         self.timeout = timeout
@@ -82,7 +82,8 @@ class ProcoreClient(CoreAPI, DocumentsAPI, MediaAPI, WebhooksAPI, TransferMixin,
         self.oauth = ProcoreOAuth(login_base_url, client_id, client_secret,
                                   session=self.session, timeout=timeout, clock=clock)
         self.tokens = TokenManager(credential, self.oauth, redis, clock=clock,
-                                   lock_timeout=sum(timeout) + 60, prefix=redis_prefix)
+                                   lock_timeout=sum(timeout) + 60, prefix=redis_prefix,
+                                   cache_seconds=token_cache_seconds)
         self.pacer = Pacer(credential.account_key, redis, clock=clock, sleep=sleep,
                            rate=requests_per_second, burst=burst, max_wait=max_retry_wait,
                            rng=self.rng, prefix=redis_prefix)
@@ -156,6 +157,7 @@ class ProcoreClient(CoreAPI, DocumentsAPI, MediaAPI, WebhooksAPI, TransferMixin,
                 resp.close()
                 if refreshed:
                     reason = "Procore rejected a freshly refreshed token (401)"
+                    self.tokens.forget()
                     self.credential.mark_needs_reauth(reason)
                     raise ProcoreAuthError(reason, needs_reauth=True, status=401,
                                            method=method, path=path)

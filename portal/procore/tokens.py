@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
@@ -39,8 +40,15 @@ class TokenManager:
     def __init__(self, credential: Credential, oauth: ProcoreOAuth, redis: Any = None, *,
                  clock: Callable[[], float], margin: float = 60.0,
                  lock_timeout: float = 120.0, wait_timeout: float = 90.0,
-                 prefix: str = "procore") -> None:
+                 prefix: str = "procore", cache_seconds: float = 0.0) -> None:
         self.credential = credential
+        # Reuse the last loaded pair for this long (0 = read the credential on every request).
+        # Loading means a database read and a decryption per request in the portal; a pair
+        # some seconds old is as good, because a 401 or an expiry within ``margin`` goes
+        # through ``refresh()``, which always re-reads the stored pair under the lock.
+        # Monotonic time, not ``clock``: tests freeze ``clock``.
+        self.cache_seconds = cache_seconds
+        self._cached: tuple[float, TokenPair] | None = None
         self.oauth = oauth
         self.redis = redis
         self.clock = clock
@@ -57,9 +65,23 @@ class TokenManager:
     def _usable(self, pair: TokenPair) -> bool:
         return not pair.expires_within(self.margin, self._now())
 
+    def _load(self, fresh: bool) -> TokenPair:
+        cached = self._cached
+        if not fresh and cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
+        self._cached = None
+        pair = self.credential.load()
+        if self.cache_seconds > 0:
+            self._cached = (time.monotonic(), pair)
+        return pair
+
+    def forget(self) -> None:
+        """Drop the cached pair (the account was marked as needing a new login)."""
+        self._cached = None
+
     def current(self) -> TokenPair:
         """The stored pair, refreshed first if it expires within ``margin`` s."""
-        pair = self.credential.load()
+        pair = self._load(fresh=False)
         if self._usable(pair):
             return pair
         try:
@@ -74,13 +96,16 @@ class TokenManager:
 
     def refresh(self, failed_access_token: str) -> TokenPair:
         """Return a usable pair that differs from ``failed_access_token``."""
+        self._cached = None
         with self._locked():
-            stored = self.credential.load()
+            stored = self._load(fresh=True)  # never the cache: another worker may have refreshed
             if stored.access_token != failed_access_token and self._usable(stored):
                 log.info("procore token already refreshed by another worker")
                 return stored
             new = self._call_refresh(stored)
             self.credential.save(new)  # persist before first use: single-use rotation
+            if self.cache_seconds > 0:
+                self._cached = (time.monotonic(), new)
             log.info("procore token refreshed; expires %s", new.expires_at.isoformat())
             return new
 
@@ -92,6 +117,7 @@ class TokenManager:
             return self.oauth.refresh(stored.refresh_token)
         except ProcoreAuthError as exc:
             if exc.needs_reauth:
+                self._cached = None
                 self.credential.mark_needs_reauth(exc.message)
             raise
 

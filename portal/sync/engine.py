@@ -9,7 +9,9 @@ a complete listing, and a large one waits for an admin's confirmation.
 """
 from __future__ import annotations
 
+import sys
 import time
+from contextlib import contextmanager
 
 from flask import current_app
 from sqlalchemy import select
@@ -54,8 +56,8 @@ class Execution:
         self.root = procore_root(integration)
         target = Target(integration.procore_company_id, integration.procore_project_id,
                         dict(integration.selections or {}))
-        app, workers = current_app._get_current_object(), current_app.config.get("SYNC_DOWNLOAD_THREADS", 4)
-        with Fetcher(app, account.id, target, self.mapper, workers) as fetcher:
+        app, workers = current_app._get_current_object(), current_app.config.get("SYNC_DOWNLOAD_THREADS", 8)
+        with writer_priority(), Fetcher(app, account.id, target, self.mapper, workers) as fetcher:
             with Listing(app, account.id, target, self.mapper) as listing:
                 complete = self.walk(listing, fetcher)
             while fetcher.pending:
@@ -211,6 +213,24 @@ class Execution:
             run.error = error[:2000]
         db.session.commit()
         return status
+
+
+@contextmanager
+def writer_priority(interval: float = 0.0005):
+    """Shorten the GIL switch interval while the download threads run.
+
+    The run thread writes every row, and each SQLite statement releases the GIL; getting it back
+    from busy download threads costs up to the switch interval (5 ms by default), so a file's
+    ~10 statements cost ~50 ms of waiting and the single writer, not the network, set the pace
+    (profiled with py-spy: download threads idle 40% of the time). A worker runs one job per
+    forked process, so the process-wide setting is restored when the run ends.
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, interval))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def procore_root(integration) -> CboxFolder:
