@@ -21,13 +21,15 @@ bp = Blueprint("control", __name__, url_prefix="/_sandbox")
 
 
 @bp.before_request
-def _guard():
+def guard():
+    """The control API answers only with X-Sandbox-Token when the knob control_token is set."""
     tok = state().config.get("control_token")
     if tok and not hmac.compare_digest(request.headers.get("X-Sandbox-Token", ""), tok):
         raise ApiError(401, "X-Sandbox-Token required")
 
 
-def _body() -> dict:
+def json_body() -> dict:
+    """The request's JSON object (400 otherwise); shared by every /_sandbox/ blueprint."""
     data = request.get_json(silent=True) if request.data else {}
     if not isinstance(data, dict):
         raise ApiError(400, "JSON object body required")
@@ -62,7 +64,7 @@ def get_config():
 @bp.post("/config")
 def set_config():
     try:
-        update = config_mod.validate_update(state().config, _body())
+        update = config_mod.validate_update(state().config, json_body())
     except (KeyError, ValueError) as e:
         raise ApiError(400, str(e).strip("'\"")) from None
     state().config.update(update)
@@ -75,7 +77,7 @@ def set_config():
 def reset():
     """Drop all data, re-seed, zero counters; restores the startup config unless keep_config."""
     from .seed import reset_all
-    body = _body()
+    body = json_body()
     st = state()
     if not body.get("keep_config"):
         st.config.clear()
@@ -86,7 +88,7 @@ def reset():
 
 @bp.post("/clock")
 def set_clock():
-    body = _body()
+    body = json_body()
     cfg = state().config
     if "offset" in body:
         cfg["clock_offset"] = float(body["offset"])
@@ -122,7 +124,7 @@ def _user(s, login) -> User:
 def mint_token():
     """Issue a token without the browser flow: {login, client_id?, expires_in?}."""
     from .oauth import issue_token, token_json
-    body = _body()
+    body = json_body()
     s = current_session()
     user = _user(s, body.get("login", ""))
     client_id = body.get("client_id", "demo-client")
@@ -136,7 +138,7 @@ def mint_token():
 @bp.post("/users")
 def update_user():
     """{login, is_active}: deactivate/reactivate a Procore user."""
-    body = _body()
+    body = json_body()
     s = current_session()
     u = _user(s, body.get("login", ""))
     if "is_active" in body:
@@ -147,7 +149,7 @@ def update_user():
 @bp.post("/permissions")
 def set_permission():
     """{login, company_id, project_id?, tool, level: "None"|"Read Only"|"Standard"|"Admin"}."""
-    body = _body()
+    body = json_body()
     s = current_session()
     u = _user(s, body.get("login", ""))
     level = LEVEL_BY_NAME.get(str(body.get("level", "")).lower())
@@ -192,7 +194,7 @@ def _ui_actor(s, body) -> Actor:
 def restore():
     """{project_id, type: folder|file, id, parent_id?, login?}: restore from the recycle bin."""
     from .documents_service import restore_document
-    body = _body()
+    body = json_body()
     s = current_session()
     kind = body.get("type")
     if kind not in ("folder", "file"):
@@ -206,7 +208,7 @@ def restore():
 def generate():
     """{project_id, files, total_mb, folders, versions?, seed?, events?}: benchmark tree."""
     from .seed_documents import generate_tree
-    body = _body()
+    body = json_body()
     s = current_session()
     project = _project(s, body)
     result = generate_tree(s, project, _ui_actor(s, body), files=int(body.get("files", 100)),

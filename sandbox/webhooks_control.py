@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import hmac
 import json
 
 from flask import Blueprint, jsonify, request
@@ -18,8 +17,8 @@ from sqlalchemy import select
 
 from . import clock
 from .api import ApiError
+from .control import guard, json_body
 from .db import current_session
-from .state import state
 from .webhooks import delivery_json, status_filter
 from .webhooks_dispatcher import get_dispatcher
 from .webhooks_models import WebhookDelivery, WebhookEndpoint, WebhookHook, WebhookJob, WebhookTrigger, iso_micro
@@ -27,18 +26,7 @@ from .webhooks_models import WebhookDelivery, WebhookEndpoint, WebhookHook, Webh
 bp = Blueprint("webhooks_control", __name__, url_prefix="/_sandbox/webhooks")
 
 
-@bp.before_request
-def _guard():
-    tok = state().config.get("control_token")
-    if tok and not hmac.compare_digest(request.headers.get("X-Sandbox-Token", ""), tok):
-        raise ApiError(401, "X-Sandbox-Token required")
-
-
-def _body() -> dict:
-    data = request.get_json(silent=True) if request.data else {}
-    if not isinstance(data, dict):
-        raise ApiError(400, "JSON object body required")
-    return data
+bp.before_request(guard)  # the same X-Sandbox-Token rule as the rest of /_sandbox/
 
 
 def _int(name, default=None):
@@ -112,7 +100,7 @@ def flush():
     """Wait until the dispatcher is idle (every event ingested, nothing in flight and no
     queued job; with mode "due", jobs waiting for a backoff retry are ignored).  Returns
     the snapshot with ``idle`` false on timeout or while ``webhooks_enabled`` is false."""
-    body = _body()
+    body = json_body()
     mode = body.get("mode", "empty")
     if mode not in ("empty", "due"):
         raise ApiError(400, "mode must be empty or due")
@@ -126,7 +114,7 @@ def flush():
 @bp.post("/redeliver")
 def redeliver():
     """Queue the payload of ``delivery_id`` again (same id/ulid), behind the hook's queue."""
-    body = _body()
+    body = json_body()
     s = current_session()
     d = s.get(WebhookDelivery, int(body.get("delivery_id") or 0))
     if d is None:
