@@ -182,6 +182,25 @@ def test_delete_keeps_blobs_until_garbage_collection(app, db, ctx):
     assert db.session.get(CboxBlob, shared.sha256) is not None
 
 
+def test_writing_content_again_renews_its_grace_period(app, db, ctx):
+    """The one-statement upsert (blobs._record): a second write of the same content keeps one row with
+    its first size and creation time, and moves last_written_at, so garbage collection spares content an
+    unfinished transaction is about to reference again."""
+    first = _blob(b"written twice, referenced by nobody")
+    created = first.created_at
+    first.last_written_at = first.last_written_at - timedelta(hours=3)
+    db.session.commit()
+    assert store.collect_garbage(grace=timedelta(hours=1)) >= 1 and db.session.get(CboxBlob, first.sha256) is None
+    db.session.rollback()  # the collection was not committed: the row is back, still 3 hours old
+    again = _blob(b"written twice, referenced by nobody")
+    assert again is db.session.get(CboxBlob, first.sha256)
+    assert (again.size, again.created_at) == (35, created)
+    assert again.last_written_at > created
+    db.session.commit()
+    assert store.collect_garbage(grace=timedelta(hours=1)) == 0
+    assert db.session.get(CboxBlob, first.sha256) is not None
+
+
 def test_set_status_and_validation(ctx):
     docs = store.categorized_folder(ctx, "documents")
     folder = store.create_folder(docs, "X", origin="procore")
