@@ -35,9 +35,19 @@ from typing import Any, Callable
 from . import _http
 from .errors import ProcoreRateLimited
 
-_RESERVE_LUA = """
+# Before a request, one round trip: read the rate-limit state and, unless the window is nearly spent,
+# reserve a GCRA slot. Returns {"reset", seconds to Reset} (nothing reserved) or {"slot", delay}.
+_BEFORE_LUA = """
 local now = tonumber(ARGV[1])
+if ARGV[5] == '1' then
+  local state = redis.call('HMGET', KEYS[2], 'remaining', 'reset')
+  local remaining, reset = tonumber(state[1]), tonumber(state[2])
+  if remaining and reset and remaining <= tonumber(ARGV[4]) and reset > now then
+    return {'reset', tostring(reset - now)}
+  end
+end
 local interval = tonumber(ARGV[2])
+if interval <= 0 then return {'slot', '0'} end
 local tau = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
@@ -45,7 +55,7 @@ local send = tat - tau
 if send < now then send = now end
 local new_tat = tat + interval
 redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
-return tostring(send - now)
+return {'slot', tostring(send - now)}
 """
 
 # Keep the lowest Remaining seen for the same Reset: responses to concurrent
@@ -82,21 +92,36 @@ class Pacer:
         self.rng = rng or random.Random()
         self._state_key = f"{prefix}:pace:{self.key}:limits"
         self._tat_key = f"{prefix}:pace:{self.key}:tat"
+        self._last_quiet_reset: int | None = None
         if redis is not None:
-            self._reserve = redis.register_script(_RESERVE_LUA)
+            self._before = redis.register_script(_BEFORE_LUA)
             self._observe = redis.register_script(_OBSERVE_LUA)
 
     # -- before each request ---------------------------------------------
 
     def before_request(self) -> None:
-        self._wait_for_reset()
-        if self.rate:
-            delay = self._reserve_slot()
-            if delay > 0:
-                self.sleep(delay)
+        """Wait for the window's Reset when it is nearly spent, then for this request's slot.
+        With Redis both checks are one round trip (a script); it was three per request."""
+        if self.redis is None:
+            self._wait_for_reset(self._read_state())
+            delay = self._reserve_slot() if self.rate else 0.0
+        else:
+            kind, value = self._call_before(check_state=True)
+            if kind == "reset":
+                self._wait_for_reset({"remaining": 0, "reset": self.clock() + value})
+                kind, value = self._call_before(check_state=False)
+            delay = value
+        if delay > 0:
+            self.sleep(delay)
 
-    def _wait_for_reset(self) -> None:
-        state = self._read_state()
+    def _call_before(self, check_state: bool) -> tuple[str, float]:
+        interval = 1.0 / self.rate if self.rate else 0.0
+        tau = max(0, self.burst - 1) * interval
+        kind, value = self._before(keys=[self._tat_key, self._state_key],
+                                   args=[self.clock(), interval, tau, self.low_water, int(check_state)])
+        return (kind.decode() if isinstance(kind, bytes) else kind), float(value)
+
+    def _wait_for_reset(self, state: dict[str, float]) -> None:
         remaining, reset = state.get("remaining"), state.get("reset")
         if remaining is None or reset is None or remaining > self.low_water:
             return
@@ -109,11 +134,10 @@ class Pacer:
         self.sleep(wait + self.rng.uniform(0, 1.0))
 
     def _reserve_slot(self) -> float:
+        """In-process spacing (no Redis)."""
         now = self.clock()
         interval = 1.0 / self.rate
         tau = max(0, self.burst - 1) * interval
-        if self.redis is not None:
-            return float(self._reserve(keys=[self._tat_key], args=[now, interval, tau]))
         with _local_lock:
             tat = max(_local_tat.get(self.key, 0.0), now)
             send = max(now, tat - tau)
@@ -129,6 +153,8 @@ class Pacer:
             return
         limit = _http.header_int(headers, "X-Rate-Limit-Limit") or 0
         if self.redis is not None:
+            if remaining > self.low_water and self._quiet_since(reset):
+                return  # nothing to say: see _quiet_since
             ttl = max(5, int(reset - self.clock()) + 5)
             self._observe(keys=[self._state_key], args=[remaining, reset, limit, ttl])
             return
@@ -137,6 +163,19 @@ class Pacer:
             if cur and cur["reset"] == reset and cur["remaining"] <= remaining:
                 return
             _local_state[self.key] = {"remaining": remaining, "reset": reset, "limit": limit}
+
+    def _quiet_since(self, reset: int) -> bool:
+        """Whether a comfortable Remaining need not be written to Redis (saves a round trip per response).
+
+        Only a Remaining at or under ``low_water`` with its Reset ahead ever makes anyone wait, and
+        within one window Remaining only falls, so a higher value can never lift a wait that a
+        stored low one imposes; a new window (another Reset) is written once so the state stays
+        readable. Tracked per process: other processes write their own first sight of a window.
+        """
+        if self._last_quiet_reset == reset:
+            return True
+        self._last_quiet_reset = reset
+        return False
 
     def _read_state(self) -> dict[str, float]:
         if self.redis is not None:

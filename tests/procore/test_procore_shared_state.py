@@ -134,3 +134,37 @@ def test_client_pacing_with_redis(redis_db, make_client, rsps, clock):
     for _ in range(3):
         pc.me()
     assert clock.sleeps == pytest.approx([1.0, 1.0])
+
+
+def test_pacing_costs_one_redis_round_trip_per_request(redis_db, make_client, rsps, clock):
+    """bench/import_documents.py: pacing was three round trips per request (read the limits, reserve a
+    slot, store the headers). Now one script before the request; the headers are written only for a
+    new window or a low Remaining, the only values that ever make a worker wait."""
+    calls = []
+    original = redis_db.execute_command
+
+    def counting(*args, **kw):
+        calls.append(args[0])
+        return original(*args, **kw)
+
+    redis_db.execute_command = counting
+    try:
+        pc = make_client(redis=redis_db, requests_per_second=1000.0, burst=1000)
+        reset = int(clock.time()) + 9
+        rsps.get(ME, json={"id": 1}, headers={"X-Rate-Limit-Remaining": "20", "X-Rate-Limit-Reset": str(reset)})
+        pc.me()  # token + pacing, and the first sight of this window is written
+        calls.clear()
+        for _ in range(5):
+            pc.me()
+        assert len(calls) == 5, calls  # one EVALSHA per request, no header writes
+        limits = {k.decode(): v.decode() for k, v in redis_db.hgetall(f"procore:pace:{pc.pacer.key}:limits").items()}
+        assert limits["remaining"] == "20" and limits["reset"] == str(reset)
+        # A low Remaining is always written, and makes the next request wait for the Reset.
+        rsps.replace(responses.GET, ME, json={"id": 1},
+                     headers={"X-Rate-Limit-Remaining": "1", "X-Rate-Limit-Reset": str(reset)})
+        pc.me()
+        assert clock.sleeps == []
+        pc.me()
+        assert len(clock.sleeps) == 1 and 9 <= clock.sleeps[0] <= 10
+    finally:
+        redis_db.execute_command = original
