@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import urllib.request
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -19,6 +21,24 @@ log = logging.getLogger("portal.procore.http")
 # signatures, tokens, and anything credential-like.
 _SECRET_PARAM = re.compile(r"(sig|signature|token|secret|key|credential|policy|auth|code)",
                            re.IGNORECASE)
+
+
+def plain_session() -> requests.Session:
+    """A requests Session that does not re-read the environment on every request.
+
+    With ``trust_env`` requests looks up proxy variables, ``no_proxy`` and ~/.netrc for each
+    request (~0.3 ms of CPU, about a tenth of a download thread's Python time in the import
+    profile), and a .netrc entry for Procore's host would even replace our bearer header. When
+    no proxy is configured we read the CA bundle variables once and switch that off; behind a
+    proxy the session keeps requests' defaults, so ``no_proxy`` still works.
+    """
+    session = requests.Session()
+    if not urllib.request.getproxies():
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+        session.trust_env = False
+    return session
 
 
 def url_path(url: str) -> str:

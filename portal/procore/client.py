@@ -72,7 +72,7 @@ class ProcoreClient(CoreAPI, DocumentsAPI, MediaAPI, WebhooksAPI, TransferMixin,
         self.max_download_bytes = max_download_bytes
         self.max_retry_wait = max_retry_wait
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
-        self.session = session or requests.Session()
+        self.session = session or _http.plain_session()
         self.sleep, self.clock = sleep, clock
         self.rng = rng or random.Random()
         hosts = allowed_hosts or [hostname(api_base_url), hostname(login_base_url)]

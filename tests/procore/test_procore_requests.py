@@ -242,3 +242,19 @@ def test_responses_is_the_only_transport(rsps):
     with pytest.raises(requests.ConnectionError):
         requests.get("https://api.procore.test/unmocked", timeout=1)
     assert isinstance(rsps, responses.RequestsMock)
+
+
+def test_sessions_read_the_environment_once_unless_a_proxy_is_set(monkeypatch, tmp_path):
+    """_http.plain_session: no per-request proxy/.netrc lookups when no proxy is configured (the
+    import profile), the CA bundle variable still honoured; behind a proxy, requests' defaults."""
+    from portal.procore._http import plain_session
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    bundle = tmp_path / "ca.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    session = plain_session()
+    assert session.trust_env is False and session.verify == str(bundle)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    session = plain_session()
+    assert session.trust_env is True and session.verify is True
