@@ -232,15 +232,19 @@ def main(argv=None) -> None:
         wait_listening(work, worker)
         sb.control({"latency_ms": args.latency_ms})
         sb._post("/_sandbox/stats/reset")
+        sandbox_cpu = cpu_seconds(sb.proc.pid)
         engine = run_engine(app, run_id, worker)
+        engine["sandbox_cpu"] = cpu_seconds(sb.proc.pid) - sandbox_cpu
         stats = sb.stats()
         sb._post("/_sandbox/stats/reset")
         if engine["status"] != "done" or engine["failed"]:
             print(f"engine run ended {engine['status']} with {engine['failed']} failures: {engine['error']}")
         token = sb.token(ADMIN)["access_token"]
         urls = download_urls(sb, token, sb.company_id(), project_id, folder_ids)
+        sandbox_cpu, own_cpu = cpu_seconds(sb.proc.pid), time.process_time()
         plain = run_plain(urls, token, args.plain_threads, work / "plain")
-        report(args, engine, stats, plain, len(urls))
+        plain_cpu = {"client": time.process_time() - own_cpu, "sandbox": cpu_seconds(sb.proc.pid) - sandbox_cpu}
+        report(args, engine, stats, plain, len(urls), plain_cpu)
     finally:
         if worker is not None:
             import psutil
@@ -253,7 +257,15 @@ def main(argv=None) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(args, engine: dict, stats: dict, plain: float, plain_files: int) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (the sandbox) has used so far."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def report(args, engine: dict, stats: dict, plain: float, plain_files: int, plain_cpu: dict) -> None:
     endpoints = stats["endpoints"]
     files, mb = engine["files"], engine["bytes"] / 1e6
     rest = sum(endpoints.get(name, 0) for name in LIST_ENDPOINTS)
@@ -270,6 +282,9 @@ def report(args, engine: dict, stats: dict, plain: float, plain_files: int) -> N
     print(f"peak RSS: work horse {engine['horse_rss']:.0f} MB, worker parent {engine['worker_rss']:.0f} MB; "
           f"work horse CPU {engine['horse_cpu']:.1f} s ({1000 * engine['horse_cpu'] / max(files, 1):.1f} ms per file, "
           f"sampled every 50 ms)")
+    print(f"CPU seconds (2 cores = {2 * engine['wall']:.1f} s available in the engine's wall, "
+          f"{2 * plain:.1f} s in the plain one): engine work horse {engine['horse_cpu']:.1f} + sandbox "
+          f"{engine['sandbox_cpu']:.1f}; plain client {plain_cpu['client']:.1f} + sandbox {plain_cpu['sandbox']:.1f}")
     print(f"ratio={engine['wall'] / plain:.2f} rest_per_file={rest / max(files, 1):.3f} "
           f"peak_rss_mb={engine['horse_rss']:.0f}")
 
