@@ -39,10 +39,18 @@ class Fetched:
 
 
 class Fetcher:
-    def __init__(self, app: Flask, account_id: int, target: Target, mapper, workers: int = 4):
+    """Downloads in `workers` threads; each finished file is made durable (fsync, rename, fsync of the
+    directory) by a small pool of its own, so a download thread goes straight on to the next file
+    instead of waiting for the disk: at most `workers` requests in flight, as before, but the network
+    never idles behind an fsync (a fifth of a download thread's time in the import profile)."""
+
+    def __init__(self, app: Flask, account_id: int, target: Target, mapper, workers: int = 4,
+                 committers: int | None = None):
         self.app, self.account_id, self.target, self.mapper = app, account_id, target, mapper
         self.local = threading.local()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync-fetch")
+        self.commits = ThreadPoolExecutor(max_workers=committers or max(2, workers // 2),
+                                          thread_name_prefix="sync-commit")
         self.pending: list[Future] = []
 
     def __enter__(self):
@@ -50,9 +58,13 @@ class Fetcher:
 
     def __exit__(self, *exc):
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.commits.shutdown(wait=True)  # a download handed over is committed or aborted, never left half
 
     def submit(self, item: RemoteItem) -> None:
-        self.pending.append(self.pool.submit(self._run, item))
+        """Queue a download; its future resolves to a Fetched once the content is durable (or failed)."""
+        outcome: Future = Future()
+        self.pending.append(outcome)
+        self.pool.submit(self._run, item, outcome)
 
     def done(self) -> list[Fetched]:
         """Downloads finished so far (they leave `pending`)."""
@@ -75,22 +87,38 @@ class Fetcher:
             self.local.client = client_for(DbCredential(self.account_id))
         return self.local.client
 
-    def _run(self, item: RemoteItem) -> Fetched:
-        with self.app.app_context():
-            try:
-                return self._fetch(item, retry=True)
-            except Exception as error:  # noqa: BLE001 - one item's failure never stops the others
-                self.app.logger.exception("download of Procore %s %s failed", item.kind, item.id)
-                return Fetched(item, error=f"Unexpected error: {type(error).__name__}")
+    def _run(self, item: RemoteItem, outcome: Future) -> None:
+        try:
+            with self.app.app_context():
+                result = self._fetch(item, retry=True)
+            if isinstance(result, Fetched):
+                outcome.set_result(result)
+            else:
+                self.commits.submit(self._commit, *result, outcome)
+        except BaseException as error:  # noqa: BLE001 - one item's failure never stops the others
+            self.app.logger.exception("download of Procore %s %s failed", item.kind, item.id)
+            outcome.set_result(Fetched(item, error=f"Unexpected error: {type(error).__name__}"))
 
-    def _fetch(self, item: RemoteItem, retry: bool) -> Fetched:
+    def _commit(self, item: RemoteItem, writer, outcome: Future) -> None:
+        try:
+            sha256, size = writer.commit()  # fsync, rename into place; aborts (removes the temp) on error
+        except OSError as error:
+            outcome.set_result(Fetched(item, error=_reason(error)))
+        except BaseException as error:  # noqa: BLE001 - the run must hear of every file
+            writer.abort()
+            self.app.logger.exception("storing Procore %s %s failed", item.kind, item.id)
+            outcome.set_result(Fetched(item, error=f"Unexpected error: {type(error).__name__}"))
+        else:
+            outcome.set_result(Fetched(item, sha256=sha256, size=size))
+
+    def _fetch(self, item: RemoteItem, retry: bool):
+        """Download into a blob writer: (item, writer) to commit, or a Fetched that failed."""
         if not item.download_url:
             return Fetched(item, error="Procore lists no downloadable version for this file.")
         writer = get_blob_store().open_writer()
         try:
             self._client().download(item.download_url, writer, expected_size=item.size,
-                                    company_id=self.target.procore_company_id)
-            sha256, size = writer.commit()
+                                    company_id=self.target.procore_company_id, checksum=False)  # the writer hashes
         except (ProcoreDownloadExpired, ProcoreNotFound, ProcoreSizeMismatch) as error:
             writer.abort()
             # An expired URL, a file that moved or got a new version: re-fetch it and retry once.
@@ -107,7 +135,7 @@ class Fetcher:
         except BaseException:
             writer.abort()
             raise
-        return Fetched(item, sha256=sha256, size=size)
+        return item, writer
 
 
 def _reason(error: BaseException, gone: bool = False) -> str:
