@@ -44,8 +44,11 @@ class TransferMixin:
     # -- download ----------------------------------------------------------
 
     def download(self, url: str, dest: BinaryIO, *, expected_size: int | None = None,
-                 company_id: int | None = None) -> tuple[str, int]:
-        """Stream ``url`` into ``dest``; return (sha256 hex, size in bytes)."""
+                 company_id: int | None = None, checksum: bool = True) -> tuple[str | None, int]:
+        """Stream ``url`` into ``dest``; return (sha256 hex, size in bytes).
+
+        ``checksum=False`` when ``dest`` hashes what it is given itself (a blob-store writer):
+        the digest is then None, and the content is not hashed twice (~0.5 s of CPU per 200 MB)."""
         if expected_size is not None and expected_size > self.max_download_bytes:
             raise ProcoreDownloadTooLarge("file exceeds the download limit",
                                           method="GET", path=_http.url_path(url))
@@ -66,23 +69,24 @@ class TransferMixin:
                                          path=_http.url_path(resp.url))
             resp = self._storage("GET", urljoin(resp.url, location), stream=True)
         with resp:
-            return self._stream_to(resp, dest, expected_size)
+            return self._stream_to(resp, dest, expected_size, checksum)
 
     def _stream_to(self, resp: requests.Response, dest: BinaryIO,
-                   expected_size: int | None) -> tuple[str, int]:
+                   expected_size: int | None, checksum: bool = True) -> tuple[str | None, int]:
         path = _http.url_path(resp.url)
         announced = _http.header_int(resp.headers, "Content-Length")
         if announced is not None and announced > self.max_download_bytes:
             raise ProcoreDownloadTooLarge("file exceeds the download limit", method="GET",
                                           path=path, status=resp.status_code)
-        digest, size = hashlib.sha256(), 0
+        digest, size = (hashlib.sha256() if checksum else None), 0
         try:
             for chunk in resp.iter_content(CHUNK):
                 size += len(chunk)
                 if size > self.max_download_bytes:
                     raise ProcoreDownloadTooLarge("file exceeds the download limit",
                                                   method="GET", path=path)
-                digest.update(chunk)
+                if digest is not None:
+                    digest.update(chunk)
                 dest.write(chunk)
         except requests.RequestException as exc:
             raise ProcoreUnavailable(f"download interrupted ({type(exc).__name__})",
@@ -90,7 +94,7 @@ class TransferMixin:
         if expected_size is not None and size != expected_size:
             raise ProcoreSizeMismatch(f"downloaded {size} bytes, Procore announced "
                                       f"{expected_size}", method="GET", path=path)
-        return digest.hexdigest(), size
+        return (digest.hexdigest() if digest is not None else None), size
 
     # -- storage requests (no token, public targets only, retried) -----------
 

@@ -38,6 +38,15 @@ def test_redirect_followed_without_authorization(pc, rsps):
     assert "X-Amz-Signature=SIG" in second.url  # presigned query preserved
 
 
+def test_checksum_can_be_left_to_a_hashing_destination(pc, rsps):
+    """The sync engine streams into a blob writer that hashes as it writes: no second sha256."""
+    redirect(rsps, STORAGE)
+    rsps.get(STORAGE.split("?")[0], body=BODY)
+    dest = io.BytesIO()
+    assert pc.download(FILE_URL, dest, expected_size=len(BODY), checksum=False) == (None, len(BODY))
+    assert dest.getvalue() == BODY
+
+
 def test_session_level_authorization_is_stripped_for_storage(make_client, rsps):
     session = requests.Session()
     session.headers["Authorization"] = "Bearer LEAKY"
