@@ -77,6 +77,32 @@ _UPSERT = text(
 ).columns(CboxBlob.sha256, CboxBlob.size, CboxBlob.created_at, CboxBlob.last_written_at)
 
 
+_UPSERT_MANY = text(
+    "INSERT INTO cbox_blobs (sha256, size, created_at, last_written_at) VALUES (:sha256, :size, :now, :now) "
+    "ON CONFLICT (sha256) DO UPDATE SET last_written_at = excluded.last_written_at"
+).bindparams(bindparam("now", type_=CboxBlob.__table__.c.last_written_at.type),
+             bindparam("size", type_=CboxBlob.__table__.c.size.type))
+
+
+def register_blobs(digests) -> dict[str, CboxBlob]:
+    """register_blob for many (sha256, size) pairs at once: two statements for the lot.
+
+    Returns {sha256: CboxBlob} for the content that is stored whole; a pair whose content is
+    missing or incomplete is left out (never recorded), and the caller reports it.
+    """
+    store, valid = get_blob_store(), {}
+    for sha256, size in digests:
+        if isinstance(sha256, str) and len(sha256) == 64 and store.exists(sha256) and store.size(sha256) == size:
+            valid[sha256] = size
+    if not valid:
+        return {}
+    now = utcnow()
+    db.session.execute(_UPSERT_MANY, [{"sha256": sha, "size": size, "now": now} for sha, size in valid.items()])
+    rows = db.session.scalars(select(CboxBlob).where(CboxBlob.sha256.in_(list(valid))),
+                              execution_options={"populate_existing": True})
+    return {blob.sha256: blob for blob in rows}
+
+
 def _record(sha256: str, size: int) -> CboxBlob:
     """Insert the blob row once, even when two workers store the same content at the same time;
     a second write of the same content refreshes last_written_at (garbage collection's grace)."""

@@ -16,12 +16,14 @@ Projects and trees
 Content
   register_blob(sha256, size) -> CboxBlob   records content a blob-store writer already committed
                                              (refused unless that exact digest and size are stored)
+  register_blobs([(sha256, size), ...]) -> {sha256: CboxBlob}   the same for many; incomplete ones left out
   write_blob(stream, *, expected_size=None) -> CboxBlob   streams any object with read(n) into the
       blob store (temp file, fsync, rename; identical content stored once). Raises BlobSizeMismatch
       when expected_size differs, StorageFull on ENOSPC/EDQUOT, OSError otherwise; the temp file
       is always removed and nothing is recorded.
   add_file(folder, name, blob, *, origin="local", status="synced") -> CboxFile   version 1;
       the name is made unique in the folder (" (2)" …), the given name kept as original_name
+  add_files(folder, [(name, blob), ...], *, origin, status) -> [CboxFile]   add_file for many, one flush
   add_version(file, blob) -> CboxFileVersion              no-op (returns the current version)
                                                           when the blob is the current one
 Changes
@@ -41,7 +43,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from portal.cbox.blobs import collect_garbage, register_blob, write_blob
+from portal.cbox.blobs import collect_garbage, register_blob, register_blobs, write_blob
 from portal.cbox.errors import CboxError, InvalidMove, InvalidName, ProtectedItem
 from portal.cbox.names import name_key, safe_name, unique_name
 from portal.extensions import db
@@ -49,9 +51,9 @@ from portal.models.cbox import (CATEGORIZED_NAMES, KINDS, ORIGINS, STATUSES, Cbo
                                 CboxFileVersion, CboxFolder, CboxProject)
 from portal.models.tenancy import utcnow
 
-__all__ = ["add_file", "add_version", "categorized_folder", "children", "collect_garbage", "create_folder",
+__all__ = ["add_file", "add_files", "add_version", "categorized_folder", "children", "collect_garbage", "create_folder",
            "create_project", "delete", "ensure_folder", "find_child", "move", "path_of", "rename",
-           "register_blob", "set_status", "write_blob"]
+           "register_blob", "register_blobs", "set_status", "write_blob"]
 
 
 def _check_name(name) -> str:
@@ -176,6 +178,34 @@ def add_file(folder: CboxFolder, name: str, blob: CboxBlob, *, origin: str = "lo
     db.session.add(CboxFileVersion(file=file, number=1, blob_sha256=blob.sha256, size=blob.size))
     db.session.flush()  # one flush: the unit of work inserts the file, then its version
     return file
+
+
+def add_files(folder: CboxFolder, entries, *, origin: str = "local", status: str = "synced") -> list[CboxFile]:
+    """add_file for many (name, blob) pairs in one folder: one query for the names already taken and
+    one flush for all the rows (the import records its downloads this way). Same names as add_file
+    one by one would give, in order; a clash takes add_file's path for that name."""
+    _check_folder(folder), _check_origin(origin), _check_status(status)
+    entries = list(entries)
+    for name, blob in entries:
+        _check_name(name)
+        if not isinstance(blob, CboxBlob):
+            raise CboxError(_l("A stored blob is required."))
+    wanted = [safe_name(name) for name, _ in entries]
+    keys = list({name_key(name) for name in wanted})
+    folders = select(CboxFolder.name_key).where(CboxFolder.parent_id == folder.id, CboxFolder.name_key.in_(keys))
+    files = select(CboxFile.name_key).where(CboxFile.folder_id == folder.id, CboxFile.name_key.in_(keys))
+    taken = set(db.session.scalars(folders.union_all(files))) if keys else set()
+    added = []
+    for (name, blob), safe in zip(entries, wanted, strict=True):
+        final = safe if name_key(safe) not in taken else _free_name(folder, name)  # rare: queries again
+        taken.add(name_key(final))
+        file = CboxFile(project_id=folder.project_id, folder_id=folder.id, category=folder.category, name=final,
+                        name_key=name_key(final), original_name=name, origin=origin, status=status)
+        db.session.add(file)
+        db.session.add(CboxFileVersion(file=file, number=1, blob_sha256=blob.sha256, size=blob.size))
+        added.append(file)
+    db.session.flush()
+    return added
 
 
 def add_version(file: CboxFile, blob: CboxBlob) -> CboxFileVersion:

@@ -271,3 +271,38 @@ def test_register_blob_refuses_missing_or_partial_content(app, db):
         with _pytest.raises(CboxError):
             store.register_blob("0" * 64, 1)
         db.session.rollback()
+
+
+def test_add_files_names_like_add_file_one_by_one(ctx):
+    """The import records a batch of new files with add_files: one name query, one flush, and the same
+    names (sanitised, suffixed on a clash with a sibling or with an earlier file of the batch)."""
+    docs = store.categorized_folder(ctx, "documents")
+    names = ["Plano.pdf", "b", "c.txt", "C.TXT", "x/y.pdf", "x_y.pdf", "nuevo.dwg"]
+    blobs = [_blob(f"content {i}".encode()) for i in range(len(names))]
+    made = []
+    for label in ("one by one", "batch"):
+        folder = store.create_folder(docs, label)
+        store.add_file(folder, "Plano.pdf", _blob(b"already there"))
+        store.create_folder(folder, "B")
+        if label == "batch":
+            files = store.add_files(folder, list(zip(names, blobs, strict=True)), origin="procore")
+        else:
+            files = [store.add_file(folder, name, blob, origin="procore") for name, blob in zip(names, blobs,
+                                                                                              strict=True)]
+        made.append([(f.name, f.original_name, f.current_version.blob_sha256, f.origin) for f in files])
+        assert all(f.id is not None for f in files)
+    assert made[0] == made[1]
+    assert [name for name, *_ in made[1]] == ["Plano (2).pdf", "b (2)", "c.txt", "C (2).TXT", "x_y.pdf",
+                                              "x_y (2).pdf", "nuevo.dwg"]
+    with pytest.raises(CboxError, match="stored blob"):
+        store.add_files(docs, [("ok.txt", blobs[0]), ("raw.txt", b"bytes")])
+    assert store.add_files(docs, []) == []
+
+
+def test_register_blobs_leaves_out_missing_or_partial_content(ctx):
+    whole = _blob(b"whole content")
+    partial, missing = _blob(b"partial content"), "f" * 64
+    rows = store.register_blobs([(whole.sha256, whole.size), (partial.sha256, partial.size + 1), (missing, 3),
+                                 ("not a digest", 1), (whole.sha256, whole.size)])
+    assert list(rows) == [whole.sha256] and rows[whole.sha256] is whole
+    assert store.register_blobs([]) == {}
