@@ -9,9 +9,7 @@ a complete listing, and a large one waits for an admin's confirmation.
 """
 from __future__ import annotations
 
-import sys
 import time
-from contextlib import contextmanager
 
 from flask import current_app
 from sqlalchemy import select
@@ -21,7 +19,8 @@ from portal.cbox.errors import CboxError
 from portal.connections.credentials import NoValidCredentials, account_for_project, record_integration
 from portal.extensions import db
 from portal.models import CboxFolder, SyncItem
-from portal.models.integrations import AWAITING, DONE, FAILED, PENDING, PENDING_DELETION, STOPPED, STOPPING
+from portal.models.integrations import AWAITING, DONE, FAILED, PENDING, PENDING_DELETION, STOPPED, STOPPING, \
+    SYNCED
 from portal.models.tenancy import utcnow
 from portal.procore import PaginationIncomplete, ProcoreAuthError, ProcoreError
 from portal.sync.apply import MOVE, SKIP, apply_folder, cbox_item, link_for, mark_error, place, plan_file, \
@@ -31,6 +30,8 @@ from portal.sync.listing import Listing
 from portal.sync.mapper import FILE, FOLDER, RemoteItem, mapper_for
 
 MAX_IN_FLIGHT = 16  # downloads queued ahead of the pool: bounds memory while listing runs ahead
+RECORD_BATCH = 16  # finished downloads recorded together (see Execution.drain)
+RECORD_EVERY = 0.25  # seconds: a slow trickle of downloads is still recorded promptly
 
 
 class Execution:
@@ -41,7 +42,8 @@ class Execution:
         self.seen: set = set()
         self.folders: dict[int, CboxFolder] = {}
         self.stop_reason: str | None = None
-        self.last_tick = 0.0
+        self.last_tick = self.last_record = 0.0
+        self.ready: list[Fetched] = []  # finished downloads not recorded yet
 
     # -- the run ---------------------------------------------------------------------------------
     def execute(self) -> str:
@@ -57,12 +59,12 @@ class Execution:
         target = Target(integration.procore_company_id, integration.procore_project_id,
                         dict(integration.selections or {}))
         app, workers = current_app._get_current_object(), current_app.config.get("SYNC_DOWNLOAD_THREADS", 8)
-        with writer_priority(), Fetcher(app, account.id, target, self.mapper, workers) as fetcher:
+        with Fetcher(app, account.id, target, self.mapper, workers) as fetcher:
             with Listing(app, account.id, target, self.mapper) as listing:
                 complete = self.walk(listing, fetcher)
             while fetcher.pending:
                 self.wait(fetcher)
-            self.drain(fetcher)
+            self.drain(fetcher, force=True)
         return self.conclude(complete, account)
 
     def conclude(self, complete: bool, account) -> str:
@@ -98,9 +100,14 @@ class Execution:
             return False
         return True
 
-    def drain(self, fetcher: Fetcher) -> None:
-        for fetched in fetcher.done():
-            self.record(fetched)
+    def drain(self, fetcher: Fetcher, force: bool = False) -> None:
+        """Collect finished downloads; record them in batches (RECORD_BATCH files, or every
+        RECORD_EVERY seconds, or when forced at the end): a batch of new files costs a handful of
+        statements instead of five per file."""
+        self.ready.extend(fetcher.done())
+        if self.ready and (force or len(self.ready) >= RECORD_BATCH
+                           or time.monotonic() - self.last_record >= RECORD_EVERY):
+            self.record_ready()
         self.tick()
 
     def wait(self, fetcher: Fetcher, seconds: float = 1.0) -> None:
@@ -152,29 +159,78 @@ class Execution:
             return None
         fetcher.submit(item)
 
-    def record(self, fetched: Fetched) -> None:
+    def record_ready(self) -> None:
+        ready, self.ready, self.last_record = self.ready, [], time.monotonic()
+        fresh: dict[int, tuple[CboxFolder, list[Fetched]]] = {}  # parent folder id -> new files
+        for fetched in ready:
+            checked = self.check(fetched)
+            if checked is None:
+                continue
+            link, parent = checked
+            if link is None or cbox_item(link) is None:
+                fresh.setdefault(parent.id, (parent, []))[1].append(fetched)
+            else:
+                self.store_one(fetched, parent)  # a new version or a moved file
+        if fresh:
+            self.store_fresh(list(fresh.values()))
+
+    def check(self, fetched: Fetched):
+        """Count the file; record a failed download at once. (link or None, parent) when it can be stored."""
         item, run = fetched.item, self.run
-        link = link_for(self.links, self.integration.id, item)
         run.files_done += 1
         parent = self.parent_of(item)
-        error = fetched.error or (None if parent is not None else "Its parent folder could not be created.")
         if fetched.auth_lost:
             self.stop_reason = fetched.error
             run.failed += 1
-            return mark_error(link, item, fetched.error, run.id, status=PENDING)  # R34: waits, nothing lost
-        if error is None:
-            try:
-                action = store_file(item, link, parent, fetched.sha256, fetched.size, run.id)
-            except (CboxError, OSError) as failure:
-                error = getattr(failure, "message", None) or str(failure)
+            mark_error(link_for(self.links, self.integration.id, item), item, fetched.error, run.id,
+                       status=PENDING)  # R34: waits, nothing lost
+            return None
+        error = fetched.error or (None if parent is not None else "Its parent folder could not be created.")
         if error is not None:
-            run.failed += 1
-            return mark_error(link, item, error, run.id)
+            self.fail(fetched, error)
+            return None
+        return self.links.get((FILE, item.id)), parent
+
+    def fail(self, fetched: Fetched, error: str) -> None:
+        self.run.failed += 1
+        mark_error(link_for(self.links, self.integration.id, fetched.item), fetched.item, error, self.run.id)
+
+    def stored(self, fetched: Fetched, action: str) -> None:
+        run = self.run
         run.bytes_done += fetched.size
         if action == "create":
             run.imported += 1
         else:
             run.updated += 1
+
+    def store_one(self, fetched: Fetched, parent: CboxFolder) -> None:
+        link = link_for(self.links, self.integration.id, fetched.item)
+        try:
+            action = store_file(fetched.item, link, parent, fetched.sha256, fetched.size, self.run.id)
+        except (CboxError, OSError) as failure:
+            return self.fail(fetched, getattr(failure, "message", None) or str(failure))
+        self.stored(fetched, action)
+
+    def store_fresh(self, groups: list[tuple[CboxFolder, list[Fetched]]]) -> None:
+        """New files, grouped by folder: their blobs in two statements, each folder's files in one flush."""
+        blobs = store.register_blobs([(fetched.sha256, fetched.size) for _, group in groups for fetched in group])
+        for parent, group in groups:
+            whole = [fetched for fetched in group if fetched.sha256 in blobs]
+            for fetched in group:
+                if fetched.sha256 not in blobs:
+                    self.fail(fetched, "The stored content is missing or incomplete.")
+            try:
+                files = store.add_files(parent, [(fetched.item.name, blobs[fetched.sha256]) for fetched in whole],
+                                        origin="procore", status=SYNCED)
+            except (CboxError, OSError):
+                for fetched in whole:  # one by one, so each file gets its own reason
+                    self.store_one(fetched, parent)
+                continue
+            for fetched, file in zip(whole, files, strict=True):
+                link = link_for(self.links, self.integration.id, fetched.item)
+                link.cbox_file_id, link.sha256 = file.id, fetched.sha256
+                remember(link, fetched.item, self.run.id)
+                self.stored(fetched, "create")
 
     # -- deletions (R7, R13) ---------------------------------------------------------------------
     def remove_missing(self) -> bool:
@@ -213,24 +269,6 @@ class Execution:
             run.error = error[:2000]
         db.session.commit()
         return status
-
-
-@contextmanager
-def writer_priority(interval: float = 0.0005):
-    """Shorten the GIL switch interval while the download threads run.
-
-    The run thread writes every row, and each SQLite statement releases the GIL; getting it back
-    from busy download threads costs up to the switch interval (5 ms by default), so a file's
-    ~10 statements cost ~50 ms of waiting and the single writer, not the network, set the pace
-    (profiled with py-spy: download threads idle 40% of the time). A worker runs one job per
-    forked process, so the process-wide setting is restored when the run ends.
-    """
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, interval))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
 
 
 def procore_root(integration) -> CboxFolder:
