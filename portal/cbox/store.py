@@ -35,13 +35,15 @@ Changes
   collect_garbage(grace=1 h) -> int       unreferenced blobs: rows now, files after commit
 
 Items are CboxFolder or CboxFile rows. The three categorized folders cannot be renamed, moved
-or deleted. Sibling folders and files share one namespace, compared ignoring case (names.py).
+or deleted. Sibling folders and files share one namespace, compared ignoring case (names.py);
+every call that names a child locks the parent's names for the rest of the transaction, so two
+requests at once cannot give a folder and a file the same name.
 Rows that reference items (e.g. sync links) must be deleted with them (ondelete CASCADE).
 """
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from portal.cbox.blobs import collect_garbage, register_blob, register_blobs, write_blob
 from portal.cbox.errors import CboxError, InvalidMove, InvalidName, ProtectedItem
@@ -129,8 +131,30 @@ def find_child(folder: CboxFolder, name: str):
     return _find(folder, name_key(safe_name(_check_name(name))))
 
 
+_LOCK_SQLITE = text("UPDATE cbox_folders SET id = id WHERE id = :id")
+
+
+def _lock_names(parent: CboxFolder) -> None:
+    """Serialise name changes among `parent`'s children until the caller's transaction ends.
+
+    Folders and files share one namespace, but each table has its own unique index, so a
+    folder and a file of the same name created at once by two requests would both pass the
+    check below. The parent's row is locked first: SELECT … FOR UPDATE on PostgreSQL; on
+    SQLite a no-op UPDATE takes the database's write lock (pysqlite starts the transaction
+    only at the first write). tests/cbox/test_sibling_race.py races the two.
+    """
+    if parent.id is None:
+        return
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(_LOCK_SQLITE, {"id": parent.id})
+    else:
+        db.session.execute(select(CboxFolder.id).where(CboxFolder.id == parent.id).with_for_update())
+
+
 def _free_name(parent: CboxFolder, wanted: str, exclude=None) -> str:
-    """`wanted` sanitised, suffixed when a sibling (other than `exclude`) holds it already."""
+    """`wanted` sanitised, suffixed when a sibling (other than `exclude`) holds it already.
+    Locks the parent's names first (_lock_names)."""
+    _lock_names(parent)
     name = safe_name(wanted)
     if parent.id is None or not _taken(parent, name_key(name)):
         return name
@@ -151,6 +175,7 @@ def _new_folder(parent: CboxFolder, name: str, original: str, origin: str) -> Cb
 
 def ensure_folder(parent: CboxFolder, name: str, *, origin: str = "local") -> CboxFolder:
     _check_folder(parent), _check_name(name), _check_origin(origin)
+    _lock_names(parent)  # two runs ensuring "Procore" at once: the second finds the first's folder
     existing = _find(parent, name_key(safe_name(name)))
     if not isinstance(existing, CboxFolder):
         # A file holds the name: an earlier call made a suffixed folder; find it, stay idempotent.
@@ -190,6 +215,7 @@ def add_files(folder: CboxFolder, entries, *, origin: str = "local", status: str
         _check_name(name)
         if not isinstance(blob, CboxBlob):
             raise CboxError(_l("A stored blob is required."))
+    _lock_names(folder)
     wanted = [safe_name(name) for name, _ in entries]
     keys = list({name_key(name) for name in wanted})
     folders = select(CboxFolder.name_key).where(CboxFolder.parent_id == folder.id, CboxFolder.name_key.in_(keys))
