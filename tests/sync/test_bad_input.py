@@ -240,3 +240,42 @@ def test_documents_index_follows_link_headers_over_many_pages(app, db, procore_s
     assert len(indexed) == len(set(indexed)) == len(walked) > 3
     assert set(indexed) == walked
     assert pages == math.ceil(len(indexed) / 3) > 1
+
+
+def test_folder_deleted_between_listing_and_download(app, db, procore_sandbox, world, monkeypatch):
+    """Issue 6, bad input: a Procore folder deleted after the listing read it but before its files were
+    downloaded. Its files sit in Procore's Recycle Bin and may still be served (the sandbox serves
+    them), so each ends synced or with a reason; the rest of the run goes on; the next refresh,
+    whose complete listing no longer has the folder, removes it: cBox equals Procore again."""
+    from portal.sync import documents
+    from portal.sync.mapper import FILE
+
+    procore = Procore(procore_sandbox, world)
+    root = procore.root()
+    doomed = procore.child("04 Informes Técnicos", root)
+    doomed_files = {f["id"] for f in procore.folder(doomed["id"])["files"]}
+    assert doomed_files, "the demo folder has files"
+    listing, deleted = documents.DocumentsMapper.list_remote, []
+
+    def deleting_listing(self, client, integration):
+        for item in listing(self, client, integration):
+            if item.kind == FILE and item.id in doomed_files and not deleted:
+                procore.send("DELETE", f"/rest/v1.0/folders/{doomed['id']}")  # listed, not downloaded yet
+                deleted.append(doomed["id"])
+            yield item
+
+    monkeypatch.setattr(documents.DocumentsMapper, "list_remote", deleting_listing)
+    monkeypatch.setitem(app.config, "SYNC_DOWNLOAD_THREADS", 1)
+    integration_id, run_id = start(app, db, world, folders=[root["id"]])
+    assert run_job(app, run_id) == "done" and deleted
+    state = links(app, db, integration_id)
+    for procore_id in doomed_files:
+        status, error, _attempts = state[procore_id]
+        assert status == "synced" or (status == "error" and error), (procore_id, status, error)
+    others = [s for pid, s in state.items() if pid not in doomed_files and pid != doomed["id"]]
+    assert others and all(status == "synced" for status, *_ in others)
+    monkeypatch.undo()
+    refresh = repaired(app, db, procore_sandbox, world, integration_id, root["id"])
+    assert refresh.deleted >= 1
+    assert not any("04 Informes Técnicos" in path for path in cbox_tree(app, db, procore_folder(app, db,
+                                                                                                integration_id)))
