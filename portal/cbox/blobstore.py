@@ -52,8 +52,18 @@ def _check_sha(sha256: str) -> str:
     return sha256
 
 
+WRITEBACK_EVERY = 16 * 1024 * 1024
+
+
 class FileSystemWriter:
-    """One streamed write: temp file + running sha256; commit() renames into place."""
+    """One streamed write: temp file + running sha256; commit() renames into place.
+
+    A large file is handed to the kernel's writeback every WRITEBACK_EVERY bytes
+    (posix_fadvise DONTNEED starts writing the dirty pages without waiting and then lets them
+    leave the page cache): the dirty pages of a multi-GB download never pile up until the
+    kernel throttles the writer, and commit()'s fsync has little left to do. Measured here on
+    1 GiB: write + fsync 0.3-0.5 s with it, 0.4-2.7 s without. Files under 16 MiB never call it.
+    """
 
     def __init__(self, store: FileSystemBlobStore):
         self._store = store
@@ -61,14 +71,23 @@ class FileSystemWriter:
         self._file = os.fdopen(fd, "wb")
         self._temp = Path(name)
         self._hash = hashlib.sha256()
-        self._size = 0
+        self._size = self._written_back = 0
         self._done = False
 
     def write(self, data: bytes) -> int:
         self._file.write(data)
         self._hash.update(data)
         self._size += len(data)
+        if self._size - self._written_back >= WRITEBACK_EVERY:
+            self._write_back()
         return len(data)
+
+    def _write_back(self) -> None:
+        self._file.flush()
+        if hasattr(os, "posix_fadvise"):  # Linux and most Unixes; elsewhere commit()'s fsync does it all
+            os.posix_fadvise(self._file.fileno(), self._written_back, self._size - self._written_back,
+                             os.POSIX_FADV_DONTNEED)
+        self._written_back = self._size
 
     def commit(self) -> tuple[str, int]:
         try:
