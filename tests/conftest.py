@@ -60,6 +60,9 @@ def app(tmp_path_factory):
             _drop_everything(db)
         upgrade(revision="heads")  # features add migrations on parallel branches
     yield application
+    from portal.redis_conn import stop_embedded
+
+    stop_embedded()  # the embedded Redis (REDIS_URL unset) must not outlive the session
 
 
 def _drop_everything(db) -> None:
