@@ -51,6 +51,11 @@ def write_blob(stream, *, expected_size: int | None = None) -> CboxBlob:
     return _record(sha256, size)
 
 
+def _stored_whole(store, sha256, size) -> bool:
+    """Whether the blob store holds exactly that digest with that size (never a partial file)."""
+    return isinstance(sha256, str) and len(sha256) == 64 and store.exists(sha256) and store.size(sha256) == size
+
+
 def register_blob(sha256: str, size: int) -> CboxBlob:
     """Record content already committed to the blob store by a writer of `get_blob_store()`.
 
@@ -58,8 +63,7 @@ def register_blob(sha256: str, size: int) -> CboxBlob:
     the content is not copied a second time. Refused unless a stored file has that digest and
     size: a row never points at missing or partial content.
     """
-    store = get_blob_store()
-    if not isinstance(sha256, str) or len(sha256) != 64 or not store.exists(sha256) or store.size(sha256) != size:
+    if not _stored_whole(get_blob_store(), sha256, size):
         raise CboxError(_l("The stored content is missing or incomplete."))
     return _record(sha256, size)
 
@@ -68,20 +72,13 @@ def register_blob(sha256: str, size: int) -> CboxBlob:
 # refresh. The ORM's bulk UPDATE scanned the whole identity map for every file (a quarter of a 1,000-file
 # import's GIL time, py-spy on bench/import_documents.py), and SQLAlchemy cannot cache the compiled form
 # of a dialect upsert, so even a single upsert construct cost a compilation per file. Text is compiled once.
-_UPSERT = text(
-    "INSERT INTO cbox_blobs (sha256, size, created_at, last_written_at) VALUES (:sha256, :size, :now, :now) "
-    "ON CONFLICT (sha256) DO UPDATE SET last_written_at = excluded.last_written_at "
-    "RETURNING sha256, size, created_at, last_written_at"
-).bindparams(bindparam("now", type_=CboxBlob.__table__.c.last_written_at.type),
-             bindparam("size", type_=CboxBlob.__table__.c.size.type)
-).columns(CboxBlob.sha256, CboxBlob.size, CboxBlob.created_at, CboxBlob.last_written_at)
-
-
-_UPSERT_MANY = text(
-    "INSERT INTO cbox_blobs (sha256, size, created_at, last_written_at) VALUES (:sha256, :size, :now, :now) "
-    "ON CONFLICT (sha256) DO UPDATE SET last_written_at = excluded.last_written_at"
-).bindparams(bindparam("now", type_=CboxBlob.__table__.c.last_written_at.type),
-             bindparam("size", type_=CboxBlob.__table__.c.size.type))
+_UPSERT_SQL = ("INSERT INTO cbox_blobs (sha256, size, created_at, last_written_at) VALUES (:sha256, :size, :now, :now) "
+               "ON CONFLICT (sha256) DO UPDATE SET last_written_at = excluded.last_written_at")
+_UPSERT_TYPES = (bindparam("now", type_=CboxBlob.__table__.c.last_written_at.type),
+                 bindparam("size", type_=CboxBlob.__table__.c.size.type))
+_UPSERT_MANY = text(_UPSERT_SQL).bindparams(*_UPSERT_TYPES)  # executemany: no RETURNING
+_UPSERT = text(_UPSERT_SQL + " RETURNING sha256, size, created_at, last_written_at").bindparams(
+    *_UPSERT_TYPES).columns(CboxBlob.sha256, CboxBlob.size, CboxBlob.created_at, CboxBlob.last_written_at)
 
 
 def register_blobs(digests) -> dict[str, CboxBlob]:
@@ -90,10 +87,8 @@ def register_blobs(digests) -> dict[str, CboxBlob]:
     Returns {sha256: CboxBlob} for the content that is stored whole; a pair whose content is
     missing or incomplete is left out (never recorded), and the caller reports it.
     """
-    store, valid = get_blob_store(), {}
-    for sha256, size in digests:
-        if isinstance(sha256, str) and len(sha256) == 64 and store.exists(sha256) and store.size(sha256) == size:
-            valid[sha256] = size
+    store = get_blob_store()
+    valid = {sha256: size for sha256, size in digests if _stored_whole(store, sha256, size)}
     if not valid:
         return {}
     now = utcnow()

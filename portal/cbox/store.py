@@ -119,11 +119,14 @@ def _find(folder: CboxFolder, key: str):
     return found or db.session.scalar(select(CboxFile).where(CboxFile.folder_id == folder.id, CboxFile.name_key == key))
 
 
-def _taken(folder: CboxFolder, key: str) -> bool:
-    """Whether a sibling folder or file holds `key`: one query (the import asks it for every file)."""
-    folders = select(CboxFolder.id).where(CboxFolder.parent_id == folder.id, CboxFolder.name_key == key)
-    files = select(CboxFile.id).where(CboxFile.folder_id == folder.id, CboxFile.name_key == key)
-    return db.session.execute(folders.union_all(files).limit(1)).first() is not None
+def _taken_keys(folder: CboxFolder, keys) -> set[str]:
+    """Which of `keys` a sibling folder or file holds already: one query for any number of keys."""
+    keys = list(set(keys))
+    if not keys:
+        return set()
+    folders = select(CboxFolder.name_key).where(CboxFolder.parent_id == folder.id, CboxFolder.name_key.in_(keys))
+    files = select(CboxFile.name_key).where(CboxFile.folder_id == folder.id, CboxFile.name_key.in_(keys))
+    return set(db.session.scalars(folders.union_all(files)))
 
 
 def find_child(folder: CboxFolder, name: str):
@@ -156,7 +159,7 @@ def _free_name(parent: CboxFolder, wanted: str, exclude=None) -> str:
     Locks the parent's names first (_lock_names)."""
     _lock_names(parent)
     name = safe_name(wanted)
-    if parent.id is None or not _taken(parent, name_key(name)):
+    if parent.id is None or not _taken_keys(parent, [name_key(name)]):
         return name
     if exclude is not None and _find(parent, name_key(name)) is exclude:
         return name
@@ -193,22 +196,13 @@ def create_folder(parent: CboxFolder, name: str, *, origin: str = "local") -> Cb
 
 def add_file(folder: CboxFolder, name: str, blob: CboxBlob, *, origin: str = "local",
              status: str = "synced") -> CboxFile:
-    _check_folder(folder), _check_name(name), _check_origin(origin), _check_status(status)
-    if not isinstance(blob, CboxBlob):
-        raise CboxError(_l("A stored blob is required."))
-    final = _free_name(folder, name)
-    file = CboxFile(project_id=folder.project_id, folder_id=folder.id, category=folder.category, name=final,
-                    name_key=name_key(final), original_name=name, origin=origin, status=status)
-    db.session.add(file)
-    db.session.add(CboxFileVersion(file=file, number=1, blob_sha256=blob.sha256, size=blob.size))
-    db.session.flush()  # one flush: the unit of work inserts the file, then its version
-    return file
+    return add_files(folder, [(name, blob)], origin=origin, status=status)[0]
 
 
 def add_files(folder: CboxFolder, entries, *, origin: str = "local", status: str = "synced") -> list[CboxFile]:
     """add_file for many (name, blob) pairs in one folder: one query for the names already taken and
     one flush for all the rows (the import records its downloads this way). Same names as add_file
-    one by one would give, in order; a clash takes add_file's path for that name."""
+    one by one would give, in order; a clash takes _free_name's path for that name."""
     _check_folder(folder), _check_origin(origin), _check_status(status)
     entries = list(entries)
     for name, blob in entries:
@@ -217,10 +211,7 @@ def add_files(folder: CboxFolder, entries, *, origin: str = "local", status: str
             raise CboxError(_l("A stored blob is required."))
     _lock_names(folder)
     wanted = [safe_name(name) for name, _ in entries]
-    keys = list({name_key(name) for name in wanted})
-    folders = select(CboxFolder.name_key).where(CboxFolder.parent_id == folder.id, CboxFolder.name_key.in_(keys))
-    files = select(CboxFile.name_key).where(CboxFile.folder_id == folder.id, CboxFile.name_key.in_(keys))
-    taken = set(db.session.scalars(folders.union_all(files))) if keys else set()
+    taken = _taken_keys(folder, [name_key(name) for name in wanted]) if folder.id is not None else set()
     added = []
     for (name, blob), safe in zip(entries, wanted, strict=True):
         final = safe if name_key(safe) not in taken else _free_name(folder, name)  # rare: queries again
@@ -230,7 +221,7 @@ def add_files(folder: CboxFolder, entries, *, origin: str = "local", status: str
         db.session.add(file)
         db.session.add(CboxFileVersion(file=file, number=1, blob_sha256=blob.sha256, size=blob.size))
         added.append(file)
-    db.session.flush()
+    db.session.flush()  # one flush: the unit of work inserts the files, then their versions
     return added
 
 
