@@ -114,9 +114,13 @@ class Pacer:
         if delay > 0:
             self.sleep(delay)
 
-    def _call_before(self, check_state: bool) -> tuple[str, float]:
+    def _spacing(self) -> tuple[float, float]:
+        """GCRA's T (seconds between requests; 0 = no spacing) and tau (the burst's allowance)."""
         interval = 1.0 / self.rate if self.rate else 0.0
-        tau = max(0, self.burst - 1) * interval
+        return interval, max(0, self.burst - 1) * interval
+
+    def _call_before(self, check_state: bool) -> tuple[str, float]:
+        interval, tau = self._spacing()
         kind, value = self._before(keys=[self._tat_key, self._state_key],
                                    args=[self.clock(), interval, tau, self.low_water, int(check_state)])
         return (kind.decode() if isinstance(kind, bytes) else kind), float(value)
@@ -136,8 +140,7 @@ class Pacer:
     def _reserve_slot(self) -> float:
         """In-process spacing (no Redis)."""
         now = self.clock()
-        interval = 1.0 / self.rate
-        tau = max(0, self.burst - 1) * interval
+        interval, tau = self._spacing()
         with _local_lock:
             tat = max(_local_tat.get(self.key, 0.0), now)
             send = max(now, tat - tau)

@@ -19,8 +19,8 @@ from portal.cbox.errors import CboxError
 from portal.connections.credentials import NoValidCredentials, account_for_project, record_integration
 from portal.extensions import db
 from portal.models import CboxFolder, SyncItem
-from portal.models.integrations import AWAITING, DONE, FAILED, PENDING, PENDING_DELETION, STOPPED, STOPPING, \
-    SYNCED
+from portal.models.integrations import AWAITING, DONE, ERROR, FAILED, PENDING, PENDING_DELETION, STOPPED, \
+    STOPPING, SYNCED
 from portal.models.tenancy import utcnow
 from portal.procore import PaginationIncomplete, ProcoreAuthError, ProcoreError
 from portal.sync.apply import MOVE, SKIP, apply_folder, cbox_item, link_for, mark_error, place, plan_file, \
@@ -181,9 +181,7 @@ class Execution:
         parent = self.parent_of(item)
         if fetched.auth_lost:
             self.stop_reason = fetched.error
-            run.failed += 1
-            mark_error(link_for(self.links, self.integration.id, item), item, fetched.error, run.id,
-                       status=PENDING)  # R34: waits, nothing lost
+            self.fail(fetched, fetched.error, status=PENDING)  # R34: waits, nothing lost
             return None
         error = fetched.error or (None if parent is not None else "Its parent folder could not be created.")
         if error is not None:
@@ -191,9 +189,10 @@ class Execution:
             return None
         return self.links.get((FILE, item.id)), parent
 
-    def fail(self, fetched: Fetched, error: str) -> None:
+    def fail(self, fetched: Fetched, error: str, status: str = ERROR) -> None:
         self.run.failed += 1
-        mark_error(link_for(self.links, self.integration.id, fetched.item), fetched.item, error, self.run.id)
+        mark_error(link_for(self.links, self.integration.id, fetched.item), fetched.item, error, self.run.id,
+                   status=status)
 
     def stored(self, fetched: Fetched, action: str) -> None:
         run = self.run

@@ -96,8 +96,7 @@ class Fetcher:
             else:
                 self.commits.submit(self._commit, *result, outcome)
         except BaseException as error:  # noqa: BLE001 - one item's failure never stops the others
-            self.app.logger.exception("download of Procore %s %s failed", item.kind, item.id)
-            outcome.set_result(Fetched(item, error=f"Unexpected error: {type(error).__name__}"))
+            self._unexpected(item, error, "download", outcome)
 
     def _commit(self, item: RemoteItem, writer, outcome: Future) -> None:
         try:
@@ -106,10 +105,14 @@ class Fetcher:
             outcome.set_result(Fetched(item, error=_reason(error)))
         except BaseException as error:  # noqa: BLE001 - the run must hear of every file
             writer.abort()
-            self.app.logger.exception("storing Procore %s %s failed", item.kind, item.id)
-            outcome.set_result(Fetched(item, error=f"Unexpected error: {type(error).__name__}"))
+            self._unexpected(item, error, "storing", outcome)
         else:
             outcome.set_result(Fetched(item, sha256=sha256, size=size))
+
+    def _unexpected(self, item: RemoteItem, error: BaseException, doing: str, outcome: Future) -> None:
+        """A bug or an unforeseen failure: logged with its traceback, the item fails, the run goes on."""
+        self.app.logger.exception("%s of Procore %s %s failed", doing, item.kind, item.id)
+        outcome.set_result(Fetched(item, error=f"Unexpected error: {type(error).__name__}"))
 
     def _fetch(self, item: RemoteItem, retry: bool):
         """Download into a blob writer: (item, writer) to commit, or a Fetched that failed."""
