@@ -64,14 +64,25 @@ class MadeRun:
         return self.process.returncode
 
 
-@pytest.fixture(scope="module")
-def made_run(tmp_path_factory):
-    run = MadeRun(tmp_path_factory.mktemp("make-run"))
+def _running(instance: Path):
+    run = MadeRun(instance)
     try:
         run.wait_for_banner()
         yield run
     finally:
         run.stop()
+
+
+@pytest.fixture(scope="module")
+def made_run(tmp_path_factory):
+    """One `make run` shared by a module's tests (they only read the demo data)."""
+    yield from _running(tmp_path_factory.mktemp("make-run"))
+
+
+@pytest.fixture
+def fresh_run(tmp_path):
+    """A `make run` of its own, for a test that changes the demo data."""
+    yield from _running(tmp_path)
 
 
 @pytest.fixture

@@ -6,20 +6,10 @@ import re
 
 import pytest
 
-from tests.browser.conftest import MadeRun, portal_errors
+from tests.browser.conftest import portal_errors
 from tests.browser.helpers import connect_sandbox_admin, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def fresh_run(tmp_path):
-    run = MadeRun(tmp_path)
-    try:
-        run.wait_for_banner()
-        yield run
-    finally:
-        run.stop()
 
 
 def test_import_a_procore_folder_with_progress(fresh_run, page, console_errors, screenshots):

@@ -14,16 +14,6 @@ from tests.browser.helpers import connect_sandbox_admin, sign_in
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def fresh_run(tmp_path):
-    run = MadeRun(tmp_path)
-    try:
-        run.wait_for_banner()
-        yield run
-    finally:
-        run.stop()
-
-
 def _sandbox_url(run: MadeRun) -> str:
     return re.search(r"Procore:\s+(http://\S+)", run.log_path.read_text()).group(1)
 
