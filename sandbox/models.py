@@ -113,7 +113,19 @@ class Token(IdMixin, Base):
     previous_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
-class Folder(IdMixin, Base):
+class _DocumentItem:
+    """Columns a Documents folder and file share: recycle bin, tracking, privacy, audit."""
+
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_with_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    is_tracked: Mapped[bool] = mapped_column(Boolean, default=False)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class Folder(_DocumentItem, IdMixin, Base):
     __tablename__ = "folders"
     __table_args__ = (Index("ix_folders_project_parent", "project_id", "parent_id", "name_key"),)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -122,16 +134,9 @@ class Folder(IdMixin, Base):
     name_key: Mapped[str | None] = mapped_column(String(1000), nullable=True)  # name.lower()
     is_root: Mapped[bool] = mapped_column(Boolean, default=False)
     is_recycle_bin: Mapped[bool] = mapped_column(Boolean, default=False)
-    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    deleted_with_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    is_tracked: Mapped[bool] = mapped_column(Boolean, default=False)
-    private: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[float] = mapped_column(Float)
-    updated_at: Mapped[float] = mapped_column(Float, index=True)
-    created_by_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
-class File(IdMixin, Base):
+class File(_DocumentItem, IdMixin, Base):
     __tablename__ = "files"
     __table_args__ = (Index("ix_files_project_parent", "project_id", "parent_id", "name_key"),)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -139,13 +144,6 @@ class File(IdMixin, Base):
     name: Mapped[str] = mapped_column(String(1000))
     name_key: Mapped[str | None] = mapped_column(String(1000), nullable=True)  # name.lower()
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
-    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    deleted_with_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    is_tracked: Mapped[bool] = mapped_column(Boolean, default=False)
-    private: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[float] = mapped_column(Float)
-    updated_at: Mapped[float] = mapped_column(Float, index=True)
-    created_by_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class FileVersion(IdMixin, Base):
