@@ -26,11 +26,23 @@ class World:
     token: str
 
 
+def add_account(db, user, procore_user_id: int, login: str, procore_company_id: int, pair: dict):
+    """A ProcoreAccount of `user` holding a token pair the sandbox issued (encrypted, as connecting stores it)."""
+    from portal.connections.credentials import store_pair
+    from portal.models import ProcoreAccount
+    from portal.procore import TokenPair
+
+    account = ProcoreAccount(company_id=user.company_id, user_id=user.id, procore_user_id=procore_user_id,
+                             procore_login=login, procore_company_id=procore_company_id)
+    now = datetime.now(timezone.utc)
+    store_pair(account, TokenPair(pair["access_token"], pair["refresh_token"], now + timedelta(hours=1), now))
+    db.session.add(account)
+    return account
+
+
 def make_world(app, db, sb, project: str = "Hospital Regional Ñuñoa", login: str = ADMIN, hook: bool = True) -> World:
     from portal.cbox import store
-    from portal.connections.credentials import store_pair
-    from portal.models import Company, ProcoreAccount, Role, User
-    from portal.procore import TokenPair
+    from portal.models import Company, Role, User
     from tests.conftest import password_hash
 
     pair = sb.token(login)
@@ -43,11 +55,7 @@ def make_world(app, db, sb, project: str = "Hospital Regional Ñuñoa", login: s
                     password_hash=password_hash(), name="Admin Demo")
         db.session.add(user)
         db.session.flush()
-        account = ProcoreAccount(company_id=company.id, user_id=user.id, procore_user_id=5_000_000_999,
-                                 procore_login=login, procore_company_id=company.procore_company_id)
-        now = datetime.now(timezone.utc)
-        store_pair(account, TokenPair(pair["access_token"], pair["refresh_token"], now + timedelta(hours=1), now))
-        db.session.add(account)
+        account = add_account(db, user, 5_000_000_999, login, company.procore_company_id, pair)
         cbox_project = store.create_project(company.id, "Obra Álamos")
         documents = store.categorized_folder(cbox_project, "documents")
         db.session.commit()
@@ -195,11 +203,9 @@ def after_first_file(monkeypatch, sb, action):
 
 def second_account(app, db, sb, world, login="sinadmin@constructora.test"):
     """Another portal user whose Procore account completed an integration on the project (R33)."""
-    from datetime import datetime, timedelta, timezone
 
-    from portal.connections.credentials import record_integration, store_pair
-    from portal.models import ProcoreAccount, Role, User
-    from portal.procore import TokenPair
+    from portal.connections.credentials import record_integration
+    from portal.models import Role, User
     from tests.conftest import password_hash
 
     pair = sb.token(login)
@@ -208,11 +214,7 @@ def second_account(app, db, sb, world, login="sinadmin@constructora.test"):
                     can_integrate_procore=True, password_hash=password_hash())
         db.session.add(user)
         db.session.flush()
-        account = ProcoreAccount(company_id=world.company_id, user_id=user.id, procore_user_id=5_000_000_998,
-                                 procore_login=login, procore_company_id=world.procore_company_id)
-        now = datetime.now(timezone.utc)
-        store_pair(account, TokenPair(pair["access_token"], pair["refresh_token"], now + timedelta(hours=1), now))
-        db.session.add(account)
+        account = add_account(db, user, 5_000_000_998, login, world.procore_company_id, pair)
         db.session.flush()
         record_integration(account, world.project_id)
         db.session.commit()
