@@ -175,9 +175,14 @@ def test_revoked_grant_mid_run_leaves_items_pending_until_another_account(app, d
 
 
 @pytest.mark.keeps_sandbox
-def test_disk_full_leaves_no_partial_file(app, db, procore_sandbox, world, monkeypatch):
-    """ENOSPC while the largest file streams into the blob store: the item says the store is full, no
-    temp or partial file stays, the other files are imported; with space back a refresh repairs it."""
+@pytest.mark.parametrize("stage", ["write", "fsync"])
+def test_disk_full_leaves_no_partial_file(app, db, procore_sandbox, world, monkeypatch, stage):
+    """ENOSPC while the largest file streams into the blob store, or only when the commit pool fsyncs it
+    (delayed allocation reports a full disk there): the item says the store is full, no temp or partial
+    file stays, the other files are imported; with space back a refresh repairs it."""
+    import os
+    import stat
+
     from portal.cbox.blobstore import FileSystemWriter
 
     procore = Procore(procore_sandbox, world)
@@ -196,7 +201,18 @@ def test_disk_full_leaves_no_partial_file(app, db, procore_sandbox, world, monke
 
     storage = Path(app.config["STORAGE_DIR"])
     temps_before, blobs_before = set((storage / "tmp").glob("*")), set((storage / "blobs").rglob("*"))
-    monkeypatch.setattr(FileSystemWriter, "write", full_disk)
+    fsync = os.fsync
+
+    def full_at_fsync(fd):
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and info.st_size == largest:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return fsync(fd)
+
+    if stage == "write":
+        monkeypatch.setattr(FileSystemWriter, "write", full_disk)
+    else:
+        monkeypatch.setattr(os, "fsync", full_at_fsync)
     integration_id, run_id = start(app, db, world, folders=[root["id"]])
     assert run_job(app, run_id) == "done"
     state = links(app, db, integration_id)
