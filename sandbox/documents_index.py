@@ -6,9 +6,15 @@ excluding the folder itself), filters[is_in_recycle_bin]=true|false (default fal
 recycle-bin items are visible to Documents Admins only), filters[updated_at] and
 filters[created_at] (ISO range "a...b", either side may be empty), filters[search]
 (name contains), filters[file_type] (extension), filters[created_by_id],
+filters[private]=true|false (the item's own ``private`` flag),
 sort=name|-name|updated_at|-updated_at|created_at|-created_at|id|-id, page, per_page.
 The root folder and the Recycle Bin folder itself are not listed.
 Unknown sort values are rejected with 400 (stricter reading).
+
+Private items (stricter reading, see ``documents_lookup``): users who are not Documents
+Admins never get a private folder or file, nor anything below a private folder, and the
+``children`` counts they get leave private children out.  ``private_parent`` is
+``{id, name}`` of the nearest private folder above an item (null when there is none).
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from . import clock
 from .api import (ADMIN, ApiError, json_response, page_params, paginate_list, project_for, require_auth,
                   set_pagination_headers, tool_level)
 from .db import current_session
+from .documents_lookup import hidden_folders_cte
 from .documents_serial import child_counts, file_type, user_ref, users_map
 from .documents_service import FolderPaths, versions_of
 from .models import File, Folder
@@ -46,11 +53,18 @@ def _bool(v: str, name: str) -> bool:
     raise ApiError(400, f"{name} must be true or false")
 
 
-def _filtered(model, kind: str, project_id: int, a, in_bin: bool, subtree_cte):
-    """SELECT kind, id, sort keys FROM <model> WHERE <filters>, or None if excluded."""
+def _filtered(model, kind: str, project_id: int, a, in_bin: bool, subtree_cte, hidden_cte=None):
+    """SELECT kind, id, sort keys FROM <model> WHERE <filters>, or None if excluded.
+
+    ``hidden_cte`` (non-admins): folders that are private or below a private folder."""
     q = select(literal(kind).label("kind"), model.id.label("id"), model.name_key.label("name"),
                model.updated_at.label("updated_at"), model.created_at.label("created_at")
                ).where(model.project_id == project_id, model.is_deleted.is_(in_bin))
+    if hidden_cte is not None:
+        col = Folder.id if model is Folder else File.parent_id
+        q = q.where(model.private.is_(False), col.not_in(select(hidden_cte.c.id)))
+    if "filters[private]" in a:
+        q = q.where(model.private.is_(_bool(a["filters[private]"], "filters[private]")))
     if model is Folder:
         q = q.where(Folder.is_root.is_(False), Folder.is_recycle_bin.is_(False))
     if subtree_cte is not None:
@@ -102,11 +116,12 @@ def documents_index(project_id):
             raise ApiError(400, "filters[folder_id] must be an integer") from None
         subtree = select(literal(fid).label("id")).cte("subtree", recursive=True)
         subtree = subtree.union_all(select(Folder.id).where(Folder.parent_id == subtree.c.id))
+    hidden = None if admin else hidden_folders_cte(project.id)
     parts = []
     if doc_type != "file":
-        parts.append(_filtered(Folder, "folder", project.id, a, in_bin, subtree))
+        parts.append(_filtered(Folder, "folder", project.id, a, in_bin, subtree, hidden))
     if doc_type != "folder":
-        parts.append(_filtered(File, "file", project.id, a, in_bin, subtree))
+        parts.append(_filtered(File, "file", project.id, a, in_bin, subtree, hidden))
     parts = [p for p in parts if p is not None]
     if (in_bin and not admin) or not parts:
         return json_response(paginate_list([]))
@@ -122,10 +137,16 @@ def documents_index(project_id):
     objs = {f.id: f for f in s.scalars(select(Folder).where(Folder.id.in_(folder_ids)))} if folder_ids else {}
     objs.update({f.id: f for f in s.scalars(select(File).where(File.id.in_(file_ids)))} if file_ids else {})
     paths = FolderPaths(s, project.id)
-    paths.children, paths.file_children = child_counts(s, Folder, folder_ids), child_counts(s, File, folder_ids)
+    paths.children = child_counts(s, Folder, folder_ids, see_private=admin)
+    paths.file_children = child_counts(s, File, folder_ids, see_private=admin)
     vmap = versions_of(s, file_ids)
     users = users_map(s, [o.created_by_id for o in objs.values()])
     return json_response([_item(r.kind, objs[r.id], paths, users, vmap) for r in rows])
+
+
+def _private_parent(f, paths: FolderPaths):
+    pid = paths.private_folder(f.parent_id)
+    return {"id": pid, "name": paths.info[pid][1]} if pid is not None else None
 
 
 def _item(kind, f, paths: FolderPaths, users: dict, vmap: dict) -> dict:
@@ -147,5 +168,5 @@ def _item(kind, f, paths: FolderPaths, users: dict, vmap: dict) -> dict:
             "created_at": clock.iso(f.created_at), "created_by": user_ref(users, f.created_by_id),
             "updated_at": clock.iso(f.updated_at), "read_only": False, "is_deleted": f.is_deleted,
             "is_recycle_bin": False, "document_type": kind, "is_tracked": f.is_tracked,
-            "private": f.private, "private_parent": None, "tracked_folder": None,
+            "private": f.private, "private_parent": _private_parent(f, paths), "tracked_folder": None,
             "custom_fields": {}, "children": None, **extra}

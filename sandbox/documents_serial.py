@@ -64,12 +64,14 @@ def file_json(f: File, versions: list[FileVersion], paths: FolderPaths, users: d
     }
 
 
-def child_counts(s, model, parent_ids) -> dict:
+def child_counts(s, model, parent_ids, see_private=True) -> dict:
+    """Live children per parent; without ``see_private`` private children are not counted."""
     if not parent_ids:
         return {}
-    rows = s.execute(select(model.parent_id, func.count()).where(
-        model.parent_id.in_(parent_ids), model.is_deleted.is_(False)).group_by(model.parent_id)).all()
-    return dict(rows)
+    q = select(model.parent_id, func.count()).where(model.parent_id.in_(parent_ids), model.is_deleted.is_(False))
+    if not see_private:
+        q = q.where(model.private.is_(False))
+    return dict(s.execute(q.group_by(model.parent_id)).all())
 
 
 def folder_base(f: Folder, paths: FolderPaths, read_only: bool, nfold: int, nfile: int) -> dict:
@@ -83,8 +85,12 @@ def folder_base(f: Folder, paths: FolderPaths, read_only: bool, nfold: int, nfil
     }
 
 
-def folder_children(s, folder: Folder, include_bin: bool) -> tuple[list[Folder], list[File]]:
-    """Direct children. The recycle bin lists the top items of each deleted group."""
+def folder_children(s, folder: Folder, include_bin: bool, see_private=True) -> tuple[list[Folder], list[File]]:
+    """Direct children. The recycle bin lists the top items of each deleted group.
+
+    Without ``see_private`` (not a Documents Admin) private children are left out; the
+    caller has already checked that ``folder`` itself is visible, so nothing deeper is
+    hidden by an ancestor."""
     if folder.is_recycle_bin:
         fq = select(Folder).where(Folder.project_id == folder.project_id, Folder.is_deleted.is_(True),
                                   Folder.deleted_with_id == Folder.id)
@@ -98,18 +104,23 @@ def folder_children(s, folder: Folder, include_bin: bool) -> tuple[list[Folder],
         if not include_bin:
             fq = fq.where(Folder.is_recycle_bin.is_(False))
         files_q = select(File).where(File.parent_id == folder.id, File.is_deleted.is_(False))
+    if not see_private:
+        fq, files_q = fq.where(Folder.private.is_(False)), files_q.where(File.private.is_(False))
     folders = sorted(s.scalars(fq), key=lambda x: (not x.is_recycle_bin, (x.name or "").lower()))
     files = sorted(s.scalars(files_q), key=lambda x: x.name.lower())
     return folders, files
 
 
 def folder_json(s, folder: Folder, *, read_only: bool, include_bin: bool, exclude_folders=False,
-                exclude_files=False, latest_only=False) -> dict:
-    """A folder with its DIRECT children; child folders carry empty folders[]/files[]."""
+                exclude_files=False, latest_only=False, see_private=True) -> dict:
+    """A folder with its DIRECT children; child folders carry empty folders[]/files[].
+
+    ``see_private=False`` (not a Documents Admin): private children are neither listed
+    nor counted in ``has_children*``."""
     paths = FolderPaths(s, folder.project_id)
-    folders, files = folder_children(s, folder, include_bin)
+    folders, files = folder_children(s, folder, include_bin, see_private)
     ids = [f.id for f in folders] + [folder.id]
-    nfold, nfile = child_counts(s, Folder, ids), child_counts(s, File, ids)
+    nfold, nfile = child_counts(s, Folder, ids, see_private), child_counts(s, File, ids, see_private)
     out = folder_base(folder, paths, read_only, nfold.get(folder.id, 0), nfile.get(folder.id, 0))
     if folder.is_recycle_bin or folder.is_deleted:
         out["has_children"] = bool(folders or files)

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from . import clock
 from .api import Actor, ApiError
-from .documents_lookup import (RECYCLE_BIN_NAME, FolderPaths, ensure_roots, get_file,  # noqa: F401
-                               get_folder, versions_of)
+from .documents_lookup import (RECYCLE_BIN_NAME, FolderPaths, ensure_roots, file_is_hidden,  # noqa: F401
+                               folder_is_hidden, get_file, get_folder, versions_of)
 from .events import record_change
 from .models import File, FileVersion, Folder, Project
 
@@ -65,7 +65,12 @@ def _name_taken():
                     body={"errors": {"name": ["has already been taken"]}})
 
 
-def _target_folder(s, project, parent_id) -> Folder:
+def _target_folder(s, project, parent_id, see_private=True) -> Folder:
+    """The destination folder; root when ``parent_id`` is empty.
+
+    A folder the actor may not see (private, or below a private folder, and the actor
+    is not a Documents Admin) answers exactly like a folder that does not exist.
+    """
     if parent_id in (None, ""):
         return ensure_roots(s, project)[0]
     try:
@@ -73,7 +78,8 @@ def _target_folder(s, project, parent_id) -> Folder:
     except (TypeError, ValueError):
         raise ApiError(422, "parent_id is invalid", body={"errors": {"parent_id": ["is invalid"]}}) from None
     parent = s.get(Folder, pid)
-    if parent is None or parent.project_id != project.id or parent.is_deleted or parent.is_recycle_bin:
+    if parent is None or parent.project_id != project.id or parent.is_deleted or parent.is_recycle_bin or (
+            not see_private and folder_is_hidden(s, parent)):
         raise ApiError(422, "parent folder not found", body={"errors": {"parent_id": ["is invalid"]}})
     return parent
 
@@ -86,14 +92,17 @@ def _touch(folder_id, s, now):
 
 # --- folders ------------------------------------------------------------------
 
-def create_folder(s, project: Project, actor: Actor, name, parent_id=None, is_tracked=False) -> Folder:
+def create_folder(s, project: Project, actor: Actor, name, parent_id=None, is_tracked=False, *,
+                  private=False, see_private=True) -> Folder:
+    """``private``: only Documents Admins will see it (callers check who may set it).
+    ``see_private``: False when the actor is not a Documents Admin (hidden parents → 422)."""
     name = clean_name(name)
-    parent = _target_folder(s, project, parent_id)
+    parent = _target_folder(s, project, parent_id, see_private)
     if _taken(s, Folder, project.id, parent.id, name):
         raise _name_taken()
     now = clock.now()
     f = Folder(project_id=project.id, parent_id=parent.id, name=name, is_tracked=bool(is_tracked),
-               created_at=now, updated_at=now, created_by_id=actor.user_id)
+               private=bool(private), created_at=now, updated_at=now, created_by_id=actor.user_id)
     s.add(f)
     s.flush()
     _event(project, RES_FOLDERS, "create", f.id, actor)
@@ -101,7 +110,8 @@ def create_folder(s, project: Project, actor: Actor, name, parent_id=None, is_tr
 
 
 def update_folder(s, project: Project, folder: Folder, actor: Actor, *, name=None,
-                  parent_id=None, is_tracked=None) -> Folder:
+                  parent_id=None, is_tracked=None, private=None, see_private=True) -> Folder:
+    """Rename / move / (un)track / make private or not; one "update" event."""
     if folder.is_root or folder.is_recycle_bin:
         raise ApiError(403, "This folder cannot be modified")
     if folder.is_deleted:
@@ -113,7 +123,7 @@ def update_folder(s, project: Project, folder: Folder, actor: Actor, *, name=Non
     new_name = clean_name(name) if name is not None else folder.name
     new_parent = folder.parent_id
     if parent_id not in (None, ""):
-        target = _target_folder(s, project, parent_id)
+        target = _target_folder(s, project, parent_id, see_private)
         if target.id in FolderPaths(s, project.id).subtree(folder.id):
             raise ApiError(422, "cannot move a folder into itself", body={"errors": {"parent_id": ["is invalid"]}})
         new_parent = target.id
@@ -127,6 +137,8 @@ def update_folder(s, project: Project, folder: Folder, actor: Actor, *, name=Non
     folder.name, folder.parent_id = new_name, new_parent
     if is_tracked is not None:
         folder.is_tracked = bool(is_tracked)
+    if private is not None:
+        folder.private = bool(private)
     folder.updated_at = now
     _event(project, RES_FOLDERS, "update", folder.id, actor)
     return folder
@@ -166,16 +178,17 @@ def _new_version(s, file: File, actor: Actor, sha256: str, size: int, content_ty
 
 def create_file(s, project: Project, actor: Actor, *, name, sha256: str, size: int,
                 content_type: str | None = None, parent_id=None, description=None,
-                unique_name=False, notes=None) -> File:
+                unique_name=False, notes=None, private=False, see_private=True) -> File:
+    """``private`` / ``see_private``: as in ``create_folder``."""
     name = clean_name(name)
-    parent = _target_folder(s, project, parent_id)
+    parent = _target_folder(s, project, parent_id, see_private)
     if _taken(s, File, project.id, parent.id, name):
         if not unique_name:
             raise _name_taken()
         name = _unique(s, File, project.id, parent.id, name)
     now = clock.now()
     f = File(project_id=project.id, parent_id=parent.id, name=name, description=description,
-             created_at=now, updated_at=now, created_by_id=actor.user_id)
+             private=bool(private), created_at=now, updated_at=now, created_by_id=actor.user_id)
     s.add(f)
     s.flush()
     _new_version(s, f, actor, sha256, size, content_type, name, notes, 1)
@@ -202,14 +215,15 @@ def add_file_version(s, project: Project, file: File, actor: Actor, *, sha256: s
 
 
 def update_file(s, project: Project, file: File, actor: Actor, *, name=None, parent_id=None,
-                description=None) -> File:
+                description=None, private=None, see_private=True) -> File:
     if file.is_deleted:
         if parent_id in (None, ""):
             raise ApiError(404, "File not found")
         # UNVERIFIED in Procore (see update_folder): PATCH parent_id restores from the bin.
         return restore_document(s, project, "file", file.id, actor, parent_id=parent_id)
     new_name = clean_name(name) if name is not None else file.name
-    new_parent = _target_folder(s, project, parent_id).id if parent_id not in (None, "") else file.parent_id
+    new_parent = (_target_folder(s, project, parent_id, see_private).id if parent_id not in (None, "")
+                  else file.parent_id)
     if (new_name, new_parent) != (file.name, file.parent_id) and _taken(
             s, File, project.id, new_parent, new_name, exclude_id=file.id):
         raise _name_taken()
@@ -220,6 +234,8 @@ def update_file(s, project: Project, file: File, actor: Actor, *, name=None, par
     file.name, file.parent_id = new_name, new_parent
     if description is not None:
         file.description = description
+    if private is not None:
+        file.private = bool(private)
     file.updated_at = now
     _event(project, RES_FILES, "update", file.id, actor)
     return file

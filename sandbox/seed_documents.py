@@ -65,7 +65,16 @@ TREE = [
     ("04 Informes Técnicos", "../informe?.pdf", 1),
     ("04 Informes Técnicos", "Niño & Cía – notas.txt", 1),
     ("", "Léame.txt", 1),
+    # private (PRIVATE_FOLDERS): only Documents Admins see it and everything below it
+    ("06 Confidencial", "Presupuesto reservado.csv", 1),
+    ("06 Confidencial", "Acta directorio – confidencial.pdf", 2),
+    ("06 Confidencial/Recursos Humanos", "Remuneraciones 2024.csv", 1),
+    ("06 Confidencial/Recursos Humanos", "Evaluación de desempeño.txt", 1),
 ]
+
+# Folders created private (the files and the subfolder inside them are not flagged
+# themselves: they are hidden from non-admins because they lie below a private folder).
+PRIVATE_FOLDERS = {"06 Confidencial"}
 
 
 @seeder(order=100, name="documents")
@@ -79,7 +88,8 @@ def seed_documents(ctx: SeedContext) -> None:
             for part in [p for p in path.split("/") if p]:
                 cur = f"{parent}/{part}" if parent else part
                 if cur not in folders:
-                    folders[cur] = svc.create_folder(s, project, actor, part, folders[parent]).id
+                    folders[cur] = svc.create_folder(s, project, actor, part, folders[parent],
+                                                     private=cur in PRIVATE_FOLDERS).id
                 parent = cur
             if not fname:
                 continue
