@@ -3,6 +3,13 @@
 Levels follow documents.py: browse >= Read Only, create folders / upload files / add
 versions >= Standard, rename / move / delete Admin, the Recycle Bin (view + restore)
 Admin only.  Mutations call ``documents_service`` with ``Actor(user_id, None)``.
+
+Private folders and files follow the REST rule (``documents_lookup``, stricter reading):
+only Documents Admins see them and what lies below a private folder; for everyone else
+they are absent from the browser, the move pickers and the counts, and their pages and
+downloads answer 404.  Making an item private or not ("Privada" marker, checkbox on
+"Nueva carpeta", toggle in the row menu and on the file page) needs Admin and records
+one ``update`` event, like the REST PATCH.
 """
 from __future__ import annotations
 
@@ -18,9 +25,14 @@ from .documents_serial import folder_children, users_map
 from .models import File, FileVersion, Folder
 from .storage import download_redirect, put_stream
 from .ui import (ADMIN, READ_ONLY, STANDARD, Tab, action, bp, level_of, load_project,
-                 project_context, register_tab, render_page, ui_actor)
+                 project_context, register_tab, render_page, require_level, ui_actor)
 
 register_tab(Tab("documents", "Documentos", "ui.documents", "documents", requires="documents"))
+
+
+def _sees_private(project) -> bool:
+    """Documents Admins see private items (and what lies below private folders)."""
+    return level_of(project, "documents") >= ADMIN
 
 
 def _docs_url(project, folder_id=None):
@@ -35,8 +47,9 @@ def _crumbs(s, folder: Folder) -> list[Folder]:
     return list(reversed(out))
 
 
-def folder_choices(s, project, exclude_subtree_of: int | None = None) -> list[tuple[int, str]]:
-    """(id, path) of every live folder, for "move to" pickers; root first."""
+def folder_choices(s, project, exclude_subtree_of: int | None = None,
+                   see_private: bool = True) -> list[tuple[int, str]]:
+    """(id, path) of every live folder the user may see, for "move to" pickers; root first."""
     paths = svc.FolderPaths(s, project.id)
     root, _bin = svc.ensure_roots(s, project)
     skip = paths.subtree(exclude_subtree_of) if exclude_subtree_of else set()
@@ -44,15 +57,16 @@ def folder_choices(s, project, exclude_subtree_of: int | None = None) -> list[tu
         Folder.project_id == project.id, Folder.is_deleted.is_(False),
         Folder.is_recycle_bin.is_(False), Folder.is_root.is_(False))).all()
     out = [(root.id, "/ (raíz del proyecto)")]
-    out += sorted(((r.id, "/" + paths.folder_path(r.id)) for r in rows if r.id not in skip),
+    out += sorted(((r.id, "/" + paths.folder_path(r.id)) for r in rows
+                   if r.id not in skip and (see_private or not paths.is_hidden(r.id))),
                   key=lambda t: t[1].lower())
     return out
 
 
-def _move_chooser(s, project):
+def _move_chooser(s, project, see_private: bool):
     """For row menus: destinations of a folder (not into itself) or a file (not where it is)."""
     paths = svc.FolderPaths(s, project.id)
-    everything = folder_choices(s, project)
+    everything = folder_choices(s, project, see_private=see_private)
 
     def choices(kind, item):
         skip = paths.subtree(item.id) if kind == "folder" else set()
@@ -81,38 +95,43 @@ def documents(project_id):
         return no_access_page(project, "documents", "documents")
     s = current_session()
     root, bin_ = svc.ensure_roots(s, project)
+    see = _sees_private(project)
     folder_id = request.args.get("folder", type=int)
-    folder = svc.get_folder(s, project, folder_id) if folder_id else root
+    folder = svc.get_folder(s, project, folder_id, see_private=see) if folder_id else root
     if folder.is_recycle_bin:
         return redirect(url_for("ui.documents_bin", project_id=project.id))
-    folders, files = folder_children(s, folder, include_bin=False)
+    folders, files = folder_children(s, folder, include_bin=False, see_private=see)
     vmap = svc.versions_of(s, [f.id for f in files])
     users = users_map(s, [f.created_by_id for f in files + folders]
                       + [v.created_by_id for vs in vmap.values() for v in vs])
     latest = {fid: (vs[-1] if vs else None) for fid, vs in vmap.items()}
     counts = {}
     for f in folders:
-        sub_f, sub_files = folder_children(s, f, include_bin=False)
+        sub_f, sub_files = folder_children(s, f, include_bin=False, see_private=see)
         counts[f.id] = (len(sub_f), len(sub_files))
     bin_count = sum(len(x) for x in folder_children(s, bin_, include_bin=False))
     return render_page("ui/documents.html", folder=folder, crumbs=_crumbs(s, folder), folders=folders,
                        files=files, latest=latest, nversions={k: len(v) for k, v in vmap.items()},
                        users=users, counts=counts, bin_count=bin_count,
-                       move_choices_for=_move_chooser(s, project), **project_context(project, "documents"))
+                       in_private=svc.folder_is_hidden(s, folder) and not folder.private,
+                       move_choices_for=_move_chooser(s, project, see), **project_context(project, "documents"))
 
 
 @bp.get("/projects/<int:project_id>/documents/files/<int:file_id>")
 def document_file(project_id, file_id):
     project = load_project(project_id, "documents", READ_ONLY, "ver documentos")
     s = current_session()
-    f = svc.get_file(s, project, file_id, include_deleted=level_of(project, "documents") >= ADMIN)
+    see = _sees_private(project)
+    f = svc.get_file(s, project, file_id, include_deleted=see, see_private=see)
     versions = list(reversed(svc.versions_of(s, [f.id])[f.id]))
     users = users_map(s, [v.created_by_id for v in versions] + [f.created_by_id])
     parent = s.get(Folder, f.parent_id)
     return render_page("ui/document_file.html", file=f, versions=versions, users=users, parent=parent,
                        crumbs=_crumbs(s, parent) if parent else [],
                        path=svc.FolderPaths(s, project.id).file_path(f.parent_id, f.name),
-                       move_choices=folder_choices(s, project), **project_context(project, "documents"))
+                       in_private=not f.private and svc.file_is_hidden(s, f),
+                       move_choices=folder_choices(s, project, see_private=see),
+                       **project_context(project, "documents"))
 
 
 @bp.get("/projects/<int:project_id>/documents/recycle-bin")
@@ -137,7 +156,8 @@ def document_download(project_id, version_id):
     s = current_session()
     v = s.get(FileVersion, version_id)
     f = s.get(File, v.file_id) if v else None
-    if f is None or f.project_id != project.id or (f.is_deleted and level_of(project, "documents") < ADMIN):
+    if f is None or f.project_id != project.id or (
+            not _sees_private(project) and (f.is_deleted or svc.file_is_hidden(s, f))):
         raise ApiError(404, "Versión no encontrada.")
     # Same signed, expiring storage URL an API client is redirected to.
     return download_redirect(v.sha256, v.filename, v.content_type)
@@ -158,10 +178,15 @@ def documents_create_folder(project_id):
 
     def run():
         load_project(project_id, "documents", STANDARD, "crear carpetas")
+        private = request.form.get("private") == "1"
+        if private:
+            require_level(project, "documents", ADMIN, "crear carpetas privadas")
         return svc.create_folder(current_session(), project, ui_actor(), request.form.get("name", "").strip(),
-                                 parent_id)
-    return action(run, ok=lambda f: f"Carpeta «{f.name}» creada.", back=back,
-                  fail_prefix="No se pudo crear la carpeta")
+                                 parent_id, private=private, see_private=_sees_private(project))
+
+    def ok(f):
+        return f"Carpeta «{f.name}» creada" + (" como privada." if f.private else ".")
+    return action(run, ok=ok, back=back, fail_prefix="No se pudo crear la carpeta")
 
 
 @bp.post("/projects/<int:project_id>/documents/files")
@@ -181,7 +206,8 @@ def documents_upload(project_id):
         for fs in uploads:
             blob = _store(fs)
             created.append(svc.create_file(current_session(), project, ui_actor(), name=fs.filename,
-                                           parent_id=parent_id, description=desc, unique_name=unique, **blob))
+                                           parent_id=parent_id, description=desc, unique_name=unique,
+                                           see_private=_sees_private(project), **blob))
         return created
 
     def ok(created):
@@ -205,7 +231,7 @@ def documents_new_version(project_id, file_id):
     def run():
         load_project(project_id, "documents", STANDARD, "subir versiones")
         s = current_session()
-        f = svc.get_file(s, project, file_id)
+        f = svc.get_file(s, project, file_id, see_private=_sees_private(project))
         uploads = _uploaded()
         if not uploads:
             raise ApiError(422, "elige el archivo de la nueva versión")
@@ -216,11 +242,11 @@ def documents_new_version(project_id, file_id):
                   fail_prefix="No se pudo subir la versión")
 
 
-def _doc(s, project, kind: str, doc_id: int, include_deleted=False):
+def _doc(s, project, kind: str, doc_id: int, include_deleted=False, see_private=True):
     if kind == "folder":
-        return svc.get_folder(s, project, doc_id, include_deleted=include_deleted)
+        return svc.get_folder(s, project, doc_id, include_deleted=include_deleted, see_private=see_private)
     if kind == "file":
-        return svc.get_file(s, project, doc_id, include_deleted=include_deleted)
+        return svc.get_file(s, project, doc_id, include_deleted=include_deleted, see_private=see_private)
     raise ApiError(404, "Tipo de documento desconocido.")
 
 
@@ -259,6 +285,36 @@ def documents_move(project_id, kind, doc_id):
         dest = s.get(Folder, item.parent_id)
         return item.name, (dest.name if dest and not dest.is_root else "la raíz del proyecto")
     return action(run, ok=lambda r: f"«{r[0]}» movido a «{r[1]}».", back=back, fail_prefix="No se pudo mover")
+
+
+def _private_message(kind: str, item) -> str:
+    if kind == "folder":
+        if item.private:
+            return f"Carpeta «{item.name}» marcada como privada: solo la ven los Admin de Documents."
+        return f"La carpeta «{item.name}» ya no es privada."
+    if item.private:
+        return f"Archivo «{item.name}» marcado como privado: solo lo ven los Admin de Documents."
+    return f"El archivo «{item.name}» ya no es privado."
+
+
+@bp.post("/projects/<int:project_id>/documents/<kind>/<int:doc_id>/private")
+def documents_set_private(project_id, kind, doc_id):
+    """``private=1`` makes the folder or file private, ``private=0`` visible again (Admin)."""
+    project = load_project(project_id)
+    back = _here(project)
+
+    def run():
+        s = current_session()
+        # Lookup first, as the REST API: a hidden item is "not found" for non-admins.
+        item = _doc(s, project, kind, doc_id, see_private=_sees_private(project))
+        require_level(project, "documents", ADMIN, "cambiar la privacidad")
+        if request.form.get("private") not in ("0", "1"):
+            raise ApiError(422, "indique si el elemento debe ser privado o no")
+        update = svc.update_folder if kind == "folder" else svc.update_file
+        update(s, project, item, ui_actor(), private=request.form["private"] == "1")
+        return item
+    return action(run, ok=lambda item: _private_message(kind, item), back=back,
+                  fail_prefix="No se pudo cambiar la privacidad")
 
 
 @bp.post("/projects/<int:project_id>/documents/<kind>/<int:doc_id>/delete")

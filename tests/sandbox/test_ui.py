@@ -298,6 +298,70 @@ def test_read_only_user_cannot_upload(sb, ui, world):
     assert new_events(sb, since, pid) == []
 
 
+def _marked_private(page: str, item_id: int) -> bool:
+    """The row of that folder/file carries the small "Privada"/"Privado" marker."""
+    m = re.search(rf'<tr class="row-(?:folder|file)" data-id="{item_id}">(.*?)</tr>', page, re.S)
+    assert m, f"no row for {item_id}"
+    return re.search(r'<span class="pill gray"[^>]*>Privad[ao]</span>', m.group(1)) is not None
+
+
+def test_private_folder_toggle_and_visibility(sb, ui, world, admin):
+    pid = world.alamos
+    base = f"/ui/projects/{pid}/documents"
+    ui.login(ADMIN)
+    # the seeded private folder carries the marker for an Admin
+    seeded = child(root(admin, pid), "06 Confidencial")
+    assert _marked_private(ui.get(base).text, seeded["id"])
+    assert not _marked_private(ui.get(base).text, child(root(admin, pid), "02 Contratos")["id"])
+
+    since = last_event_id(sb)
+    fl, page = ui.post(f"{base}/folders", {"name": "Privada desde la UI", "parent_id": "", "private": "1"})
+    assert "creada como privada" in only_flash(fl, "success")
+    folder = child(root(admin, pid), "Privada desde la UI")
+    assert folder["private"] is True and _marked_private(page, folder["id"])
+    assert [(e["resource_name"], e["event_type"], e["resource_id"]) for e in new_events(sb, since, pid)] == [
+        ("Project Folders", "create", folder["id"])]
+
+    # toggle: not private, then private again; one "update" event each, as a human in the UI
+    for flag, word in (("0", "ya no es privada"), ("1", "marcada como privada")):
+        since = last_event_id(sb)
+        fl, page = ui.post(f"{base}/folder/{folder['id']}/private", {"private": flag, "next": base})
+        assert word in only_flash(fl, "success")
+        assert child(root(admin, pid), "Privada desde la UI")["private"] is (flag == "1")
+        assert _marked_private(page, folder["id"]) is (flag == "1")
+        ev = new_events(sb, since, pid)
+        assert [(e["resource_name"], e["event_type"], e["resource_id"], e["application_id"]) for e in ev] == [
+            ("Project Folders", "update", folder["id"], None)]
+    # a file can be made private too (from its page)
+    leame = child(root(admin, pid), "Léame.txt", "files")
+    fl, page = ui.post(f"{base}/file/{leame['id']}/private",
+                       {"private": "1", "next": f"{base}/files/{leame['id']}"})
+    assert "marcado como privado" in only_flash(fl, "success")
+    assert "Privado" in html.unescape(page)
+
+    # a Standard user sees none of it, and cannot reach it by id
+    std = Ui(sb).login(STANDARD)
+    page = html.unescape(std.get(base).text)
+    assert "02 Contratos" in page
+    assert "06 Confidencial" not in page and "Privada desde la UI" not in page and "Léame.txt" not in page
+    assert std.get(f"{base}?folder={folder['id']}").status_code == 404
+    assert std.get(f"{base}/files/{leame['id']}").status_code == 404
+    vid = leame["file_versions"][0]["id"]
+    assert std.get(f"{base}/versions/{vid}/download", allow_redirects=False).status_code == 404
+    since = last_event_id(sb)
+    fl, _ = std.post(f"{base}/folder/{folder['id']}/private", {"private": "0"})
+    assert "not found" in only_flash(fl, "error")
+    contratos = child(root(admin, pid), "02 Contratos")
+    fl, _ = std.post(f"{base}/folder/{contratos['id']}/private", {"private": "1"})
+    assert "Permiso insuficiente" in only_flash(fl, "error")
+    fl, _ = std.post(f"{base}/folders", {"name": "Intento privado", "parent_id": "", "private": "1"})
+    assert "Permiso insuficiente" in only_flash(fl, "error")
+    assert new_events(sb, since, pid) == []
+    # visible again: the Standard user sees the file at once
+    ui.post(f"{base}/file/{leame['id']}/private", {"private": "0"})
+    assert std.get(f"{base}/files/{leame['id']}").status_code == 200
+
+
 # --- photos -----------------------------------------------------------------------------
 
 def _png(seed: int = 1) -> bytes:
