@@ -99,8 +99,13 @@ def database_is_empty(engine) -> bool:
 
 
 def _inject_latency():
-    # Latency applies to every request; injected 5xx/503 faults happen in
-    # api.require_auth (after the rate-limit check, so they carry X-Rate-Limit-* too).
+    # Latency applies to every request (REST, /downloads, /_storage, OAuth, UI, control),
+    # BEFORE the view runs, as a slow network in front of the server would add it.
+    # So a storage URL is signed (and its `expires` computed) after the /downloads
+    # request's latency, and `/_storage/...` checks the expiry after its own latency
+    # (sandbox/README.md "Latency and signed URLs"; tests/sandbox/test_sandbox_storage.py).
+    # Injected 5xx/503 faults happen in api.require_auth (after the rate-limit check, so
+    # they carry X-Rate-Limit-* too).
     from .state import state
     ms = state().config["latency_ms"]
     if ms:

@@ -111,6 +111,8 @@ def storage_base() -> str:
 
 
 def signed_blob_url(sha256: str, filename: str, content_type: str, ttl: int | None = None) -> str:
+    # Whole seconds, truncated (like S3's X-Amz-Date + X-Amz-Expires): a URL lives between
+    # ttl - 1 and ttl seconds from the moment it is signed (after the request's latency).
     expires = int(clock.now() + (cfg("storage_url_ttl") if ttl is None else ttl))
     ct = content_type or "application/octet-stream"
     q = {"fn": filename, "ct": ct, "expires": expires, "sig": sign("blob", sha256, filename, ct, expires)}
@@ -140,6 +142,7 @@ def check_presigned(*sig_parts) -> Response | None:
         return s3_error(403, "AccessDenied", "Query-string authentication requires the expires parameter")
     if not hmac.compare_digest(request.args.get("sig", ""), sign(*sig_parts, expires)):
         return s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match")
+    # Runs in the view, i.e. after the latency_ms sleep of this request (app._inject_latency).
     if clock.now() > expires:
         return s3_error(403, "AccessDenied", "Request has expired")
     return None

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
+from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 
 
@@ -126,3 +129,38 @@ def test_upload_must_start_within_window(admin, sb, world):
     sb.advance_clock(3601)
     r = requests.post(up["url"], data=up["fields"], files={"file": ("a.txt", b"tarde")})
     assert r.status_code == 403
+
+
+# --- latency_ms and storage_url_ttl (see sandbox/README.md "Latency and signed URLs") ----------
+
+def _expires(location: str) -> int:
+    return int(parse_qs(urlsplit(location).query)["expires"][0])
+
+
+def test_latency_is_added_to_storage_requests(admin, sb, world):
+    f = _a_file(admin, world.alamos)
+    loc = admin.get(f["file_versions"][0]["url"], company=False).headers["Location"]
+    sb.control({"latency_ms": 300})
+    t0 = time.monotonic()
+    r = requests.get(loc, timeout=30)
+    assert r.status_code == 200 and len(r.content) == f["size"]
+    assert time.monotonic() - t0 >= 0.3
+
+
+@pytest.mark.slow
+def test_storage_url_signed_after_the_download_latency_and_checked_after_the_storage_latency(admin, sb, world):
+    f = _a_file(admin, world.alamos)
+    url = f["file_versions"][0]["url"]
+    # signed at the END of the /downloads request's latency: expires counts from then
+    sb.control({"storage_url_ttl": 2, "latency_ms": 1000})
+    t0 = time.time()
+    r = admin.get(url, company=False)
+    assert r.status_code == 302
+    assert _expires(r.headers["Location"]) >= int(t0 + 1.0 + 2)
+    # a storage latency at least as long as the lifetime: the expiry is checked after the
+    # sleep, so the link is always refused (checked before it, the link would still work)
+    sb.control({"latency_ms": 2100})
+    t1 = time.monotonic()
+    late = requests.get(r.headers["Location"], timeout=30)
+    assert time.monotonic() - t1 >= 2.1
+    assert late.status_code == 403 and "Request has expired" in late.text
