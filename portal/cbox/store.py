@@ -21,9 +21,9 @@ Content
       blob store (temp file, fsync, rename; identical content stored once). Raises BlobSizeMismatch
       when expected_size differs, StorageFull on ENOSPC/EDQUOT, OSError otherwise; the temp file
       is always removed and nothing is recorded.
-  add_file(folder, name, blob, *, origin="local", status="synced") -> CboxFile   version 1;
+  add_file(folder, name, blob, *, origin="local") -> CboxFile   version 1;
       the name is made unique in the folder (" (2)" …), the given name kept as original_name
-  add_files(folder, [(name, blob), ...], *, origin, status) -> [CboxFile]   add_file for many, one flush
+  add_files(folder, [(name, blob), ...], *, origin) -> [CboxFile]   add_file for many, one flush
   add_version(file, blob) -> CboxFileVersion              no-op (returns the current version)
                                                           when the blob is the current one
 Changes
@@ -31,7 +31,6 @@ Changes
   move(item, new_parent)       same project and categorized tree; never a folder into itself
   delete(item)                 hard delete of the item and everything below it; blobs stay
                                until collect_garbage() finds no version using them
-  set_status(item, status, reason=None)   status in synced|syncing|pending|pending_deletion|error (R7)
   collect_garbage(grace=1 h) -> int       unreferenced blobs: rows now, files after commit
 
 Items are CboxFolder or CboxFile rows. The three categorized folders cannot be renamed, moved
@@ -49,13 +48,13 @@ from portal.cbox.blobs import collect_garbage, register_blob, register_blobs, wr
 from portal.cbox.errors import CboxError, InvalidMove, InvalidName, ProtectedItem
 from portal.cbox.names import name_key, safe_name, unique_name
 from portal.extensions import db
-from portal.models.cbox import (CATEGORIZED_NAMES, KINDS, ORIGINS, STATUSES, CboxBlob, CboxFile,
+from portal.models.cbox import (CATEGORIZED_NAMES, KINDS, ORIGINS, CboxBlob, CboxFile,
                                 CboxFileVersion, CboxFolder, CboxProject)
 from portal.models.tenancy import utcnow
 
 __all__ = ["add_file", "add_files", "add_version", "categorized_folder", "children", "collect_garbage", "create_folder",
            "create_project", "delete", "ensure_folder", "find_child", "move", "path_of", "rename",
-           "register_blob", "register_blobs", "set_status", "write_blob"]
+           "register_blob", "register_blobs", "write_blob"]
 
 
 def _check_name(name) -> str:
@@ -82,12 +81,6 @@ def _check_origin(origin: str) -> str:
     return origin
 
 
-def _check_status(status: str) -> str:
-    if status not in STATUSES:
-        raise CboxError(_l("Unknown status %(status)s.", status=status))
-    return status
-
-
 def create_project(company_id: int, name: str) -> CboxProject:
     name = _check_name(name).strip()
     if len(name) > 200:
@@ -101,7 +94,7 @@ def create_project(company_id: int, name: str) -> CboxProject:
     for kind in KINDS:
         label = CATEGORIZED_NAMES[kind]
         db.session.add(CboxFolder(project_id=project.id, parent_id=None, kind=kind, category=kind, name=label,
-                                  name_key=name_key(label), original_name=label, origin="local", status="synced"))
+                                  name_key=name_key(label), original_name=label, origin="local"))
     db.session.flush()
     return project
 
@@ -170,7 +163,7 @@ def _free_name(parent: CboxFolder, wanted: str, exclude=None) -> str:
 
 def _new_folder(parent: CboxFolder, name: str, original: str, origin: str) -> CboxFolder:
     folder = CboxFolder(project_id=parent.project_id, parent_id=parent.id, category=parent.category, name=name,
-                        name_key=name_key(name), original_name=original, origin=origin, status="synced")
+                        name_key=name_key(name), original_name=original, origin=origin)
     db.session.add(folder)
     db.session.flush()
     return folder
@@ -194,16 +187,15 @@ def create_folder(parent: CboxFolder, name: str, *, origin: str = "local") -> Cb
     return _new_folder(parent, _free_name(parent, name), name, origin)
 
 
-def add_file(folder: CboxFolder, name: str, blob: CboxBlob, *, origin: str = "local",
-             status: str = "synced") -> CboxFile:
-    return add_files(folder, [(name, blob)], origin=origin, status=status)[0]
+def add_file(folder: CboxFolder, name: str, blob: CboxBlob, *, origin: str = "local") -> CboxFile:
+    return add_files(folder, [(name, blob)], origin=origin)[0]
 
 
-def add_files(folder: CboxFolder, entries, *, origin: str = "local", status: str = "synced") -> list[CboxFile]:
+def add_files(folder: CboxFolder, entries, *, origin: str = "local") -> list[CboxFile]:
     """add_file for many (name, blob) pairs in one folder: one query for the names already taken and
     one flush for all the rows (the import records its downloads this way). Same names as add_file
     one by one would give, in order; a clash takes _free_name's path for that name."""
-    _check_folder(folder), _check_origin(origin), _check_status(status)
+    _check_folder(folder), _check_origin(origin)
     entries = list(entries)
     for name, blob in entries:
         _check_name(name)
@@ -217,7 +209,7 @@ def add_files(folder: CboxFolder, entries, *, origin: str = "local", status: str
         final = safe if name_key(safe) not in taken else _free_name(folder, name)  # rare: queries again
         taken.add(name_key(final))
         file = CboxFile(project_id=folder.project_id, folder_id=folder.id, category=folder.category, name=final,
-                        name_key=name_key(final), original_name=name, origin=origin, status=status)
+                        name_key=name_key(final), original_name=name, origin=origin)
         db.session.add(file)
         db.session.add(CboxFileVersion(file=file, number=1, blob_sha256=blob.sha256, size=blob.size))
         added.append(file)
@@ -287,13 +279,6 @@ def delete(item) -> None:
         raise ProtectedItem(_l("The categorized folders cannot be deleted."))
     db.session.delete(item)  # ORM cascades remove subfolders, files and versions
     db.session.flush()
-
-
-def set_status(item, status: str, reason: str | None = None):
-    _check_item(item), _check_status(status)
-    item.status, item.status_reason = status, (reason or None)
-    db.session.flush()
-    return item
 
 
 def path_of(item) -> list[str]:

@@ -1,9 +1,10 @@
 """cBox, the portal's own document store: projects, folders, files, versions, blobs (SPEC D1, R7, R10).
 
-Every folder and file carries the sync `status` (+ reason) the engine sets (R7) and its
-`origin`. Names are always the sanitised form (portal/cbox/names.py); `original_name` keeps
-what the uploader or Procore sent, `name_key` (NFC + casefold) makes siblings unique
-case-insensitively. Blob content lives in the blob store, addressed by sha256 only.
+Every folder and file carries its `origin`; the sync state shown beside it (R7) is read from
+its sync link (portal/sync/states.py), never stored here. Names are always the sanitised form
+(portal/cbox/names.py); `original_name` keeps what the uploader or Procore sent, `name_key`
+(NFC + casefold) makes siblings unique case-insensitively. Blob content lives in the blob store,
+addressed by sha256 only.
 """
 from __future__ import annotations
 
@@ -22,10 +23,8 @@ KINDS = ("documents", "photos", "drawings")
 # The categorized folders every cBox project starts with (SPEC "The data flow"). These are
 # data, not UI strings: the product names them in Spanish whatever the interface language.
 CATEGORIZED_NAMES = {"documents": "Documentos", "photos": "Imágenes", "drawings": "Planos"}
-STATUSES = ("synced", "syncing", "pending", "pending_deletion", "error")
 ORIGINS = ("local", "procore")
 
-_STATUS_CHECK = "status IN ('synced', 'syncing', 'pending', 'pending_deletion', 'error')"
 _ORIGIN_CHECK = "origin IN ('local', 'procore')"
 _CATEGORY_CHECK = "category IN ('documents', 'photos', 'drawings')"
 
@@ -52,8 +51,6 @@ class _Item:
     name_key: Mapped[str] = mapped_column(String(800))
     original_name: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(16))  # the categorized tree the item lives in
-    status: Mapped[str] = mapped_column(String(20), default="synced")
-    status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     origin: Mapped[str] = mapped_column(String(10), default="local")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow,
@@ -67,7 +64,6 @@ class CboxFolder(_Item, db.Model):
     __table_args__ = (
         UniqueConstraint("parent_id", "name_key", name="uq_cbox_folders_parent_name"),
         UniqueConstraint("project_id", "kind", name="uq_cbox_folders_project_kind"),
-        CheckConstraint(_STATUS_CHECK, name="status"),
         CheckConstraint(_ORIGIN_CHECK, name="origin"),
         CheckConstraint(_CATEGORY_CHECK, name="category"),
     )
@@ -97,7 +93,6 @@ class CboxFile(_Item, db.Model):
     __tablename__ = "cbox_files"
     __table_args__ = (
         UniqueConstraint("folder_id", "name_key", name="uq_cbox_files_folder_name"),
-        CheckConstraint(_STATUS_CHECK, name="status"),
         CheckConstraint(_ORIGIN_CHECK, name="origin"),
         CheckConstraint(_CATEGORY_CHECK, name="category"),
     )

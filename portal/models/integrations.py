@@ -18,12 +18,15 @@ from portal.models.tenancy import Company, User, utcnow
 
 ID = BigInteger().with_variant(db.Integer, "sqlite")
 
-# Run statuses. "stopping" is a request the worker honours between items.
-QUEUED, RUNNING, STOPPING, STOPPED, DONE, FAILED, AWAITING = (
-    "queued", "running", "stopping", "stopped", "done", "failed", "awaiting_confirmation")
+# Run statuses. "stopping" is a request the worker honours between items. A run awaiting an
+# admin's confirmation of a mass deletion ends "cancelled" (the admin said so) or "superseded"
+# (a later run listed Procore again and decided anew).
+QUEUED, RUNNING, STOPPING, STOPPED, DONE, FAILED, AWAITING, CANCELLED, SUPERSEDED = (
+    "queued", "running", "stopping", "stopped", "done", "failed", "awaiting_confirmation", "cancelled",
+    "superseded")
 ACTIVE_RUN_STATUSES = (QUEUED, RUNNING, STOPPING)
-# Item statuses mirror the cBox status icons (SPEC R7).
-SYNCED, PENDING, PENDING_DELETION, ERROR = "synced", "pending", "pending_deletion", "error"
+# Item (link) statuses: the cBox status icons (SPEC R7). "syncing": a run is writing the item now.
+SYNCED, SYNCING, PENDING, PENDING_DELETION, ERROR = "synced", "syncing", "pending", "pending_deletion", "error"
 
 
 class Integration(db.Model):
@@ -96,11 +99,13 @@ class SyncItem(db.Model):
     procore_version_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     procore_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     procore_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    cbox_folder_id: Mapped[int | None] = mapped_column(ID, nullable=True)
-    cbox_file_id: Mapped[int | None] = mapped_column(ID, nullable=True)
+    cbox_folder_id: Mapped[int | None] = mapped_column(ID, nullable=True, index=True)
+    cbox_file_id: Mapped[int | None] = mapped_column(ID, nullable=True, index=True)
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)  # the reason in English (logs, support)
+    reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)  # portal/sync/reasons.py
+    reason_args: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_run_id: Mapped[int | None] = mapped_column(ID, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow,

@@ -6,11 +6,11 @@ never by name: a rename or move in Procore renames or moves the same cBox item.
 from __future__ import annotations
 
 from portal.cbox import store
-from portal.cbox.errors import CboxError
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, SyncItem
-from portal.models.integrations import ERROR, PENDING, SYNCED
+from portal.models.integrations import ERROR, PENDING, SYNCED, SYNCING
 from portal.sync.mapper import FILE, FOLDER, RemoteItem
+from portal.sync.reasons import Reason
 
 # What a plan decides for one remote item.
 CREATE, UPDATE, MOVE, SKIP = "create", "update", "move", "skip"
@@ -47,15 +47,22 @@ def link_for(links: dict, integration_id: int, item: RemoteItem) -> SyncItem:
     return links[key]
 
 
-def remember(link: SyncItem, item: RemoteItem, run_id: int, status: str = SYNCED, error: str | None = None):
+def remember(link: SyncItem, item: RemoteItem, run_id: int, status: str = SYNCED, reason: Reason | None = None):
     link.procore_parent_id, link.name, link.last_run_id = item.parent_id, item.name, run_id
-    link.status, link.error = status, error
+    set_state(link, status, reason)
     if item.kind == FILE and status == SYNCED:
         link.procore_version_id, link.procore_size, link.procore_updated_at = item.version_id, item.size, \
             item.updated_at
         link.attempts = 0
     elif status == ERROR:
         link.attempts = (link.attempts or 0) + 1
+
+
+def set_state(link: SyncItem, status: str, reason: Reason | None = None) -> None:
+    """The link's status and why (the code for the page, the English sentence for support)."""
+    link.status = status
+    link.reason_code, link.reason_args = (reason.code, reason.args or None) if reason else (None, None)
+    link.error = reason.english() if reason else None
 
 
 def place(item, parent: CboxFolder, name: str):
@@ -68,15 +75,15 @@ def place(item, parent: CboxFolder, name: str):
 
 
 def apply_folder(item: RemoteItem, link: SyncItem, parent: CboxFolder, run_id: int) -> CboxFolder:
+    """Create or place the folder. Its link reads "syncing" until the run that visited it completes
+    (engine.settle): a folder of an import that stopped half-way is not "synced"."""
     folder = cbox_item(link)
     if folder is None:
         folder = store.create_folder(parent, item.name, origin="procore")
         link.cbox_folder_id = folder.id
     else:
         place(folder, parent, item.name)
-        if folder.status != SYNCED:
-            store.set_status(folder, SYNCED)
-    remember(link, item, run_id)
+    remember(link, item, run_id, status=SYNCING)
     return folder
 
 
@@ -85,24 +92,17 @@ def store_file(item: RemoteItem, link: SyncItem, parent: CboxFolder, sha256: str
     blob = store.register_blob(sha256, size)  # the download thread already streamed it into the store
     file = cbox_item(link)
     if file is None:
-        file = store.add_file(parent, item.name, blob, origin="procore", status=SYNCED)
+        file = store.add_file(parent, item.name, blob, origin="procore")
         link.cbox_file_id, action = file.id, CREATE
     else:
         place(file, parent, item.name)
         store.add_version(file, blob)
-        store.set_status(file, SYNCED)
         action = UPDATE
     link.sha256 = sha256
     remember(link, item, run_id)
     return action
 
 
-def mark_error(link: SyncItem, item: RemoteItem, reason: str, run_id: int, status: str = ERROR) -> None:
+def mark_error(link: SyncItem, item: RemoteItem, reason: Reason, run_id: int, status: str = ERROR) -> None:
     """The item keeps its previous content (nothing is lost) and shows why it is not synced."""
-    remember(link, item, run_id, status=status, error=reason)
-    existing = cbox_item(link)
-    if existing is not None:
-        try:
-            store.set_status(existing, status, reason)
-        except CboxError:
-            pass  # the status is also on the link, shown by the progress page
+    remember(link, item, run_id, status=status, reason=reason)

@@ -201,13 +201,8 @@ def test_writing_content_again_renews_its_grace_period(app, db, ctx):
     assert db.session.get(CboxBlob, first.sha256) is not None
 
 
-def test_set_status_and_validation(ctx):
+def test_validation(ctx):
     docs = store.categorized_folder(ctx, "documents")
-    folder = store.create_folder(docs, "X", origin="procore")
-    store.set_status(folder, "pending_deletion", "No valid Procore credentials")
-    assert (folder.status, folder.status_reason) == ("pending_deletion", "No valid Procore credentials")
-    with pytest.raises(CboxError, match="Unknown status"):
-        store.set_status(folder, "lost")
     with pytest.raises(CboxError, match="Unknown origin"):
         store.create_folder(docs, "Y", origin="dropbox")
     with pytest.raises(CboxError, match="name is required"):
