@@ -118,9 +118,9 @@ def record_integration(account: ProcoreAccount, procore_project_id: int) -> Proj
     return row
 
 
-def account_for_project(company_id: int, procore_project_id: int,
-                        preferred_account_id: int | None = None) -> ProcoreAccount:
-    """The account background work uses on a project (SPEC R33, R34).
+def project_accounts(company_id: int, procore_project_id: int,
+                     preferred_account_id: int | None = None) -> list[ProcoreAccount]:
+    """Every account background work may use on a project, in the order to try them (SPEC R33, R34).
 
     The preferred (original) account first, then every other account that completed an
     integration on the project, oldest first; only accounts whose tokens are valid.
@@ -136,7 +136,13 @@ def account_for_project(company_id: int, procore_project_id: int,
         preferred = db.session.get(ProcoreAccount, preferred_account_id)
         if preferred is not None and preferred.company_id == company_id:
             candidates = [preferred] + [a for a in candidates if a.id != preferred.id]
-    for account in candidates:
-        if account.is_valid:
-            return account
-    raise NoValidCredentials()
+    return [account for account in candidates if account.is_valid]
+
+
+def account_for_project(company_id: int, procore_project_id: int,
+                        preferred_account_id: int | None = None) -> ProcoreAccount:
+    """The first account of `project_accounts`; NoValidCredentials when there is none."""
+    accounts = project_accounts(company_id, procore_project_id, preferred_account_id)
+    if not accounts:
+        raise NoValidCredentials()
+    return accounts[0]

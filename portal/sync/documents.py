@@ -3,7 +3,9 @@
 Listing walks folders with GET /folders/{id}: Procore returns nested folders with EMPTY child
 arrays, so every folder is fetched on its own. Selected items keep their Procore ancestors as
 path folders, so cBox shows `Procore/<the same tree>` and two selected folders with the same
-name never collide. Items in the Recycle Bin are not listed (they are gone for the sync).
+name never collide. Items in the Recycle Bin come as DELETED (proof of deletion); a folder the
+account cannot read (403, or 404 although its parent lists it: a private folder, a permission
+lowered) comes as HIDDEN, so the engine keeps what is below it instead of deleting it.
 """
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ from typing import Iterator
 
 from flask import current_app, has_app_context
 
-from portal.procore import File, Folder, ProcoreNotFound
-from portal.sync.mapper import FILE, FOLDER, RemoteItem
+from portal.procore import File, Folder, ProcoreNotFound, ProcorePermissionError
+from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, RemoteItem
 
 MAX_ANCESTORS = 100  # Procore nests folders at most ~100 deep; a longer chain is a loop
 LIST_THREADS = 4  # folders fetched ahead in parallel: one GET per folder made the listing the bottleneck
@@ -50,8 +52,28 @@ class DocumentsMapper:
             return None
         return None if file.is_deleted else _file_item(file, item.parent_id)
 
+    def verify(self, client, integration, kind: str, item_id: int) -> str:
+        company_id, project_id = integration.procore_company_id, integration.procore_project_id
+        read = client.folder if kind == FOLDER else client.file
+        return _presence(lambda: read(company_id, project_id, item_id))[0]
+
     def describe(self, client, integration) -> dict:
         return {}
+
+
+def _presence(read) -> tuple[str, object]:
+    """(presence, payload) of one direct read: LIVE, DELETED (in the recycle bin), HIDDEN (403) or ABSENT (404)."""
+    try:
+        found = read()
+    except ProcoreNotFound:
+        return ABSENT, None
+    except ProcorePermissionError:
+        return HIDDEN, None
+    return (DELETED if found.is_deleted else LIVE), found
+
+
+def _marker(kind: str, item_id: int, parent_id: int | None, presence: str, name: str = "") -> RemoteItem:
+    return RemoteItem(kind, item_id, parent_id, name, presence=presence)
 
 
 class _Walk:
@@ -68,26 +90,23 @@ class _Walk:
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def _ahead(self, folder_id: int) -> Future:
+    def _ahead(self, folder_id: int, parent_id: int | None) -> Future:
         """Fetch a folder in a pool thread (its own app context: the credential reads the database).
         Items are still yielded in the same depth-first order; only the GETs overlap."""
         def fetch():
             if self.app is None:
-                return self._folder(folder_id)
+                return folder_id, parent_id, *self._folder(folder_id)
             with self.app.app_context():
-                return self._folder(folder_id)
+                return folder_id, parent_id, *self._folder(folder_id)
         return self.pool.submit(fetch)
 
-    def _folder(self, folder_id: int) -> Folder | None:
-        try:
-            folder = self.client.folder(self.company_id, self.project_id, folder_id)
-        except ProcoreNotFound:  # deleted for good, or moved out of sight: not in Procore any more
-            return None
-        if folder.is_deleted or folder.is_recycle_bin:
-            return None
-        if folder.parent_id is None:
+    def _folder(self, folder_id: int) -> tuple[str, Folder | None]:
+        presence, folder = _presence(lambda: self.client.folder(self.company_id, self.project_id, folder_id))
+        if presence == LIVE and folder.is_recycle_bin:
+            return ABSENT, None  # the bin itself is never synced
+        if presence == LIVE and folder.parent_id is None:
             self.roots.add(folder.id)
-        return folder
+        return presence, folder
 
     def _parent(self, parent_id: int | None) -> int | None:
         return None if parent_id is None or parent_id in self.roots else parent_id
@@ -95,8 +114,8 @@ class _Walk:
     def ancestors(self, parent_id: int | None) -> list[RemoteItem]:
         chain: list[RemoteItem] = []
         while parent_id is not None and parent_id not in self.roots and len(chain) < MAX_ANCESTORS:
-            folder = self._folder(parent_id)
-            if folder is None or folder.parent_id is None:
+            presence, folder = self._folder(parent_id)
+            if presence != LIVE or folder.parent_id is None:
                 break
             chain.append(RemoteItem(FOLDER, folder.id, folder.parent_id, folder.name, updated_at=folder.updated_at))
             parent_id = folder.parent_id
@@ -111,16 +130,24 @@ class _Walk:
     def selected_folder(self, folder_id: int) -> Iterator[RemoteItem]:
         if folder_id in self.walked:
             return
-        folder = self._folder(folder_id)
-        if folder is None:
+        presence, folder = self._folder(folder_id)
+        if presence != LIVE:  # a selected root: gone (or unreadable) as a whole
+            yield _marker(FOLDER, folder_id, None, presence)
             return
         if folder.parent_id is not None:
             yield from self.ancestors(folder.parent_id)
         stack: list = [folder]
         while stack:
             current = stack.pop()
-            current = current.result() if isinstance(current, Future) else current  # raises its errors here
-            if current is None or current.id in self.walked:
+            if isinstance(current, Future):
+                child_id, parent_id, presence, current = current.result()  # raises its errors here
+                if presence != LIVE:
+                    # Its parent lists it, yet it cannot be read: the account's view shrank (a private
+                    # folder, a lowered permission), which proves nothing about Procore (HIDDEN).
+                    yield _marker(FOLDER, child_id, self._parent(parent_id),
+                                  DELETED if presence == DELETED else HIDDEN)
+                    continue
+            if current.id in self.walked:
                 continue
             self.walked.add(current.id)
             # The root folder itself has no place in cBox; a folder already yielded as an ancestor is not repeated.
@@ -130,23 +157,26 @@ class _Walk:
             yield from self._files(current)
             # Submitted in order (the pool is FIFO), stacked in reverse: the next folder popped is
             # the first one fetched.
-            ahead = [self._ahead(child.id) for child in current.folders
+            for child in current.folders:
+                if child.is_deleted:
+                    yield _marker(FOLDER, child.id, self._parent(current.id), DELETED, child.name)
+            ahead = [self._ahead(child.id, current.id) for child in current.folders
                      if child.id not in self.walked and not (child.is_deleted or child.is_recycle_bin)]
             stack.extend(reversed(ahead))
 
     def _files(self, folder: Folder) -> Iterator[RemoteItem]:
         for file in folder.files:
-            if not file.is_deleted and (FILE, file.id) not in self.seen:
+            if file.is_deleted:
+                yield _marker(FILE, file.id, self._parent(folder.id), DELETED, file.name)
+            elif (FILE, file.id) not in self.seen:
                 yield self._mark(_file_item(file, folder.id))
 
     def selected_file(self, file_id: int) -> Iterator[RemoteItem]:
         if (FILE, file_id) in self.seen:
             return
-        try:
-            file = self.client.file(self.company_id, self.project_id, file_id)
-        except ProcoreNotFound:
-            return
-        if file.is_deleted:
+        presence, file = _presence(lambda: self.client.file(self.company_id, self.project_id, file_id))
+        if presence != LIVE:
+            yield _marker(FILE, file_id, None, presence)
             return
         yield from self.ancestors(file.parent_id)
         yield self._mark(_file_item(file, file.parent_id))

@@ -4,8 +4,13 @@ The mapper lists Procore in its own thread (listing.py) while downloads run in a
 pool (fetch.py): both overlap. The run thread alone writes rows; it commits before every wait
 (never blocking while it holds the database) and with a heartbeat about once a second, so a
 killed worker loses at most a second of bookkeeping: the blobs are content-addressed and the
-links say what is done, so a re-run skips it (RELIABILITY 10-12). Deletions happen only after
-a complete listing, and a large one waits for an admin's confirmation.
+links say what is done, so a re-run skips it (RELIABILITY 10-12).
+
+Which account lists (R33, R34): the first valid one whose permission manifest, read in this run,
+shows Admin on the tool; if its view shrinks during the listing (a 403, a folder its parent lists
+but it cannot read), the next such account lists again. Without any, the first account that can
+still read is used, and what it cannot see waits as "pending": deletions happen only on proof
+(removal.py), and a large one waits for an admin's confirmation.
 """
 from __future__ import annotations
 
@@ -16,30 +21,35 @@ from sqlalchemy import select
 
 from portal.cbox import store
 from portal.cbox.errors import CboxError
-from portal.connections.credentials import NoValidCredentials, account_for_project, record_integration
+from portal.connections.credentials import DbCredential, NoValidCredentials, client_for, project_accounts, \
+    record_integration
 from portal.extensions import db
 from portal.models import CboxFolder, SyncItem
-from portal.models.integrations import AWAITING, DONE, ERROR, FAILED, PENDING, PENDING_DELETION, STOPPED, \
-    STOPPING, SYNCED
+from portal.models.integrations import AWAITING, DONE, ERROR, FAILED, PENDING, STOPPED, STOPPING, SYNCING
 from portal.models.tenancy import utcnow
-from portal.procore import PaginationIncomplete, ProcoreAuthError, ProcoreError
-from portal.sync.apply import MOVE, SKIP, apply_folder, cbox_item, link_for, mark_error, place, plan_file, \
-    remember, store_file
+from portal.procore import PaginationIncomplete, ProcoreAuthError, ProcoreError, ProcorePermissionError
+from portal.sync import removal
+from portal.sync.apply import MOVE, SKIP, UPDATE, apply_folder, cbox_item, link_for, mark_error, place, plan_file, \
+    remember, set_state, store_file
 from portal.sync.fetch import Fetched, Fetcher, Target
 from portal.sync.listing import Listing
-from portal.sync.mapper import FILE, FOLDER, RemoteItem, mapper_for
+from portal.sync.mapper import DELETED, FILE, FOLDER, HIDDEN, LIVE, RemoteItem, mapper_for
+from portal.sync.reasons import Reason
 
 MAX_IN_FLIGHT = 16  # downloads queued ahead of the pool: bounds memory while listing runs ahead
 RECORD_BATCH = 16  # finished downloads recorded together (see Execution.drain)
 RECORD_EVERY = 0.25  # seconds: a slow trickle of downloads is still recorded promptly
+ADMIN, READER = "admin", "reader"  # an account's standing on the tool, from its permission manifest
 
 
 class Execution:
     def __init__(self, run):
         self.run, self.integration = run, run.integration
         self.mapper = mapper_for(self.integration.tool)
+        self.target = Target(self.integration.procore_company_id, self.integration.procore_project_id,
+                             dict(self.integration.selections or {}))
         self.links: dict = {}
-        self.seen: set = set()
+        self.sightings = removal.Sightings()
         self.folders: dict[int, CboxFolder] = {}
         self.stop_reason: str | None = None
         self.last_tick = self.last_record = 0.0
@@ -48,33 +58,73 @@ class Execution:
     # -- the run ---------------------------------------------------------------------------------
     def execute(self) -> str:
         integration = self.integration
-        try:
-            account = account_for_project(integration.company_id, integration.procore_project_id,
-                                          integration.account_id)
-        except NoValidCredentials as error:
-            return self.finish(FAILED, str(error))
+        accounts = project_accounts(integration.company_id, integration.procore_project_id, integration.account_id)
+        if not accounts:
+            return self.finish(FAILED, str(NoValidCredentials()))
         self.links = {(link.procore_kind, link.procore_id): link for link in db.session.scalars(
             select(SyncItem).where(SyncItem.integration_id == integration.id))}
         self.root = procore_root(integration)
-        target = Target(integration.procore_company_id, integration.procore_project_id,
-                        dict(integration.selections or {}))
+        chosen, complete = None, False
+        for account, admin in self.standings(accounts):
+            chosen = account, admin
+            complete = self.attempt(account)
+            if self.stop_reason or not self.sightings.hidden or not admin:
+                break
+            current_app.logger.info("sync run %s: the view of %s shrank; trying another account", self.run.id,
+                                    account.procore_login)
+        if chosen is None:
+            return self.finish(FAILED, "No valid Procore account can read this project any more (R34).")
+        return self.conclude(complete, *chosen)
+
+    def standings(self, accounts):
+        """Yield (account, is_admin) to list with: every account whose manifest shows Admin on the tool,
+        in turn; if none does, the first account that can still read the project."""
+        fallback, admins = None, 0
+        for account in accounts:
+            standing = self.standing(account)
+            if standing == ADMIN:
+                admins += 1
+                yield account, True
+            elif standing == READER and fallback is None:
+                fallback = account
+        if not admins and fallback is not None:
+            yield fallback, False
+
+    def standing(self, account) -> str | None:
+        """ADMIN or READER on the tool (manifest read now), or None when the account cannot act here."""
+        db.session.commit()  # never hold the database across a Procore call
+        try:
+            client = client_for(DbCredential(account.id))
+            manifest = client.permissions(self.target.procore_company_id, self.target.procore_project_id)
+        except (ProcoreAuthError, ProcorePermissionError):
+            return None
+        except ProcoreError:
+            return READER  # the manifest could not be read: list, but prove nothing by absence
+        return ADMIN if manifest.is_admin(self.mapper.tool) else READER
+
+    def attempt(self, account) -> bool:
+        """List and copy with one account; True when the listing was complete."""
+        run = self.run
+        run.files_total = run.files_done = run.bytes_total = run.bytes_done = run.skipped = run.failed = 0
+        self.sightings, self.folders, self.account = removal.Sightings(), {}, account
         app, workers = current_app._get_current_object(), current_app.config.get("SYNC_DOWNLOAD_THREADS", 8)
-        with Fetcher(app, account.id, target, self.mapper, workers) as fetcher:
-            with Listing(app, account.id, target, self.mapper) as listing:
+        db.session.commit()
+        with Fetcher(app, account.id, self.target, self.mapper, workers) as fetcher:
+            with Listing(app, account.id, self.target, self.mapper) as listing:
                 complete = self.walk(listing, fetcher)
             while fetcher.pending:
                 self.wait(fetcher)
             self.drain(fetcher, force=True)
-        return self.conclude(complete, account)
+        return complete
 
-    def conclude(self, complete: bool, account) -> str:
+    def conclude(self, complete: bool, account, admin: bool) -> str:
         if self.stop_reason == STOPPING:
             return self.finish(STOPPED)
         if self.stop_reason:
             return self.finish(FAILED, self.stop_reason)
-        if complete and not self.remove_missing():
+        if complete and not self.remove_missing(account, admin):
             return self.finish(AWAITING)
-        if self.run.kind == "import":
+        if self.run.kind == "import" and admin:
             record_integration(account, self.integration.procore_project_id)  # R33
         return self.finish(DONE, None if complete else self.run.error)
 
@@ -82,7 +132,10 @@ class Execution:
         """Plan and apply every listed item; True when the listing was complete."""
         try:
             for item in listing.items(idle=lambda: self.wait(fetcher, seconds=0)):
-                self.seen.add((item.kind, item.id))
+                if item.presence != LIVE:
+                    self.sighted(item)
+                    continue
+                self.sightings.seen.add((item.kind, item.id))
                 self.folder(item) if item.kind == FOLDER else self.file(item, fetcher)
                 while len(fetcher.pending) > MAX_IN_FLIGHT:
                     self.wait(fetcher)
@@ -99,6 +152,15 @@ class Execution:
             self.stop_reason = f"Procore could not be listed: {error}"
             return False
         return True
+
+    def sighted(self, item: RemoteItem) -> None:
+        """An item Procore did not list as live: in the recycle bin (proof), unreadable (no proof), or
+        absent (a selected root answering 404: proof only when the account is Admin, like any absence)."""
+        key = (item.kind, item.id)
+        if item.presence == DELETED:
+            self.sightings.deleted.add(key)
+        elif item.presence == HIDDEN:
+            self.sightings.hidden.add(key)
 
     def drain(self, fetcher: Fetcher, force: bool = False) -> None:
         """Collect finished downloads; record them in batches (RECORD_BATCH files, or every
@@ -135,11 +197,11 @@ class Execution:
         link = link_for(self.links, self.integration.id, item)
         parent = self.parent_of(item)
         if parent is None:
-            return mark_error(link, item, "Its parent folder could not be created.", self.run.id)
+            return mark_error(link, item, Reason("parent_missing"), self.run.id)
         try:
             self.folders[item.id] = apply_folder(item, link, parent, self.run.id)
         except CboxError as error:
-            mark_error(link, item, error.message, self.run.id)
+            mark_error(link, item, Reason("store_error", {"detail": str(error.message)}), self.run.id)
 
     def file(self, item: RemoteItem, fetcher: Fetcher) -> None:
         run, link = self.run, self.links.get((FILE, item.id))
@@ -154,9 +216,11 @@ class Execution:
                 place(cbox_item(link), self.parent_of(item), item.name)
                 remember(link, item, run.id)
             except CboxError as error:
-                mark_error(link, item, error.message, run.id)
+                mark_error(link, item, Reason("store_error", {"detail": str(error.message)}), run.id)
             run.files_done, run.updated = run.files_done + 1, run.updated + 1
             return None
+        if action == UPDATE and link is not None:
+            set_state(link, SYNCING)  # the cBox copy is being replaced now
         fetcher.submit(item)
 
     def record_ready(self) -> None:
@@ -181,17 +245,17 @@ class Execution:
         parent = self.parent_of(item)
         if fetched.auth_lost:
             self.stop_reason = fetched.error
-            self.fail(fetched, fetched.error, status=PENDING)  # R34: waits, nothing lost
+            self.fail(fetched, fetched.reason, status=PENDING)  # R34: waits, nothing lost
             return None
-        error = fetched.error or (None if parent is not None else "Its parent folder could not be created.")
-        if error is not None:
-            self.fail(fetched, error)
+        reason = fetched.reason or (None if parent is not None else Reason("parent_missing"))
+        if reason is not None:
+            self.fail(fetched, reason)
             return None
         return self.links.get((FILE, item.id)), parent
 
-    def fail(self, fetched: Fetched, error: str, status: str = ERROR) -> None:
+    def fail(self, fetched: Fetched, reason: Reason, status: str = ERROR) -> None:
         self.run.failed += 1
-        mark_error(link_for(self.links, self.integration.id, fetched.item), fetched.item, error, self.run.id,
+        mark_error(link_for(self.links, self.integration.id, fetched.item), fetched.item, reason, self.run.id,
                    status=status)
 
     def stored(self, fetched: Fetched, action: str) -> None:
@@ -207,7 +271,8 @@ class Execution:
         try:
             action = store_file(fetched.item, link, parent, fetched.sha256, fetched.size, self.run.id)
         except (CboxError, OSError) as failure:
-            return self.fail(fetched, getattr(failure, "message", None) or str(failure))
+            detail = str(getattr(failure, "message", None) or failure)
+            return self.fail(fetched, Reason("store_error", {"detail": detail}))
         self.stored(fetched, action)
 
     def store_fresh(self, groups: list[tuple[CboxFolder, list[Fetched]]]) -> None:
@@ -217,10 +282,10 @@ class Execution:
             whole = [fetched for fetched in group if fetched.sha256 in blobs]
             for fetched in group:
                 if fetched.sha256 not in blobs:
-                    self.fail(fetched, "The stored content is missing or incomplete.")
+                    self.fail(fetched, Reason("store_error", {"detail": "the stored content is missing or incomplete"}))
             try:
                 files = store.add_files(parent, [(fetched.item.name, blobs[fetched.sha256]) for fetched in whole],
-                                        origin="procore", status=SYNCED)
+                                        origin="procore")
             except (CboxError, OSError):
                 for fetched in whole:  # one by one, so each file gets its own reason
                     self.store_one(fetched, parent)
@@ -231,22 +296,33 @@ class Execution:
                 remember(link, fetched.item, self.run.id)
                 self.stored(fetched, "create")
 
-    # -- deletions (R7, R13) ---------------------------------------------------------------------
-    def remove_missing(self) -> bool:
-        """Delete what Procore no longer has; False when too much would go without a confirmation."""
-        gone = [link for key, link in self.links.items() if key not in self.seen and link.id is not None]
-        marked = [link for link in gone if link.status == PENDING_DELETION]  # R13: removed for good
-        if len(gone) - len(marked) > delete_threshold(len(self.links)) and not self.run.confirmed_deletes:
-            self.run.preview = sorted(preview_path(link) for link in gone)[:500]
+    # -- deletions (R7, R13, R34) ----------------------------------------------------------------
+    def remove_missing(self, account, admin: bool) -> bool:
+        """Delete what Procore proved gone, keep the rest as pending; False when the deletion is large
+        enough to wait for an admin's confirmation (nothing is deleted then)."""
+        gone = removal.unseen(self.links, self.sightings)
+        if not gone:
+            return True
+        proven, kept = removal.sort_proof(self.links, self.sightings, gone, admin, self.verifier(account))
+        removal.keep(kept, account.procore_login, self.run.id)
+        if proven and removal.needs_confirmation(self.run, proven, len(self.links)):
+            removal.await_confirmation(self.run, proven)
             return False
-        for link in sorted(gone, key=lambda link: link.procore_kind != FILE):  # files, then folders
-            item = cbox_item(link)
-            if item is not None:
-                store.delete(item)
-            db.session.delete(link)
-            self.run.deleted += 1
-        db.session.flush()
+        removal.delete(self.links, proven, self.run)
         return True
+
+    def verifier(self, account):
+        client = None
+
+        def verify(kind: str, item_id: int) -> str:
+            nonlocal client
+            db.session.commit()  # never hold the database across a Procore call
+            client = client or client_for(DbCredential(account.id))
+            try:
+                return self.mapper.verify(client, self.target, kind, item_id)
+            except ProcoreError:
+                return HIDDEN  # no answer proves nothing
+        return verify
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def tick(self, force: bool = False) -> None:
@@ -266,6 +342,9 @@ class Execution:
         run.listing_complete = status in (DONE, AWAITING) and not error
         if error:
             run.error = error[:2000]
+        removal.settle(self.links.values(), run.listing_complete, stopped=status == STOPPED, detail=error)
+        if run.listing_complete:
+            removal.supersede(run)
         db.session.commit()
         return status
 
@@ -278,17 +357,3 @@ def procore_root(integration) -> CboxFolder:
         folder = store.ensure_folder(categorized, "Procore", origin="procore")
         integration.procore_folder_id = folder.id
     return folder
-
-
-def delete_threshold(total: int) -> float:
-    """How many deletions a refresh makes without asking (config SYNC_DELETE_CONFIRM_*)."""
-    config = current_app.config
-    items = config.get("SYNC_DELETE_CONFIRM_ITEMS", 20)
-    if total >= config.get("SYNC_DELETE_CONFIRM_MIN_TOTAL", 50):  # 10% of a tiny tree is one file
-        return min(items, total * config.get("SYNC_DELETE_CONFIRM_RATIO", 0.10))
-    return items
-
-
-def preview_path(link: SyncItem) -> str:
-    item = cbox_item(link)
-    return "/".join(store.path_of(item)) if item is not None else f"{link.name} (Procore {link.procore_kind})"

@@ -13,12 +13,14 @@ from datetime import timedelta
 
 from flask import current_app
 from rq import Queue
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import aliased
 
 from portal.extensions import db
 from portal.models import Integration, SyncRun
-from portal.models.integrations import ACTIVE_RUN_STATUSES, QUEUED, RUNNING
+from portal.models.integrations import ACTIVE_RUN_STATUSES, FAILED, QUEUED, RUNNING, STOPPING
 from portal.models.tenancy import utcnow
+from portal.sync import removal
 
 JOB_TIMEOUT = 6 * 3600  # a large import takes minutes to hours; the heartbeat, not RQ, detects death
 SWEEP_EVERY = 60
@@ -53,23 +55,37 @@ def start_run(integration: Integration, kind: str) -> SyncRun:
     return run
 
 
-def claim(run_id: int) -> bool:
-    """queued -> running, atomically; False when another execution has it (RELIABILITY 12)."""
+def claim(run_id: int) -> str:
+    """queued -> running, atomically (RELIABILITY 12): "claimed", "taken" (another execution has it),
+    or "busy" (another run of the same integration is running: this one stays queued, and that run
+    enqueues it when it ends, so events during a run queue one follow-up, never a second writer)."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     now = utcnow()
-    result = db.session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == QUEUED)
-                                .values(status=RUNNING, claimed_by=worker, heartbeat_at=now,
-                                        started_at=now))
+    integration_id = db.session.scalar(select(SyncRun.integration_id).where(SyncRun.id == run_id))
+    if integration_id is None:
+        return "taken"
+    # Serialise claims per integration: the row lock (PostgreSQL; SQLite has one writer anyway).
+    db.session.execute(select(Integration.id).where(Integration.id == integration_id).with_for_update())
+    other = aliased(SyncRun)
+    busy = exists().where(other.integration_id == integration_id, other.id != run_id,
+                          other.status.in_((RUNNING, STOPPING)))
+    result = db.session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == QUEUED, ~busy)
+                                .values(status=RUNNING, claimed_by=worker, heartbeat_at=now, started_at=now))
+    if result.rowcount == 1:
+        db.session.commit()
+        return "claimed"
+    queued = db.session.scalar(select(SyncRun.status).where(SyncRun.id == run_id)) == QUEUED
     db.session.commit()
-    return result.rowcount == 1
+    return "busy" if queued else "taken"
 
 
 def run_sync(run_id: int) -> str:
     """The RQ job. Returns the run's final status, or "not_claimed"."""
     from portal.sync.engine import Execution
 
-    if not claim(run_id):
-        return "not_claimed"
+    claimed = claim(run_id)
+    if claimed != "claimed":
+        return "not_claimed" if claimed == "taken" else "deferred"
     run = db.session.get(SyncRun, run_id)
     current_app.logger.info("sync run %s (%s) of integration %s started", run.id, run.kind, run.integration_id)
     session = db.session()
@@ -81,12 +97,24 @@ def run_sync(run_id: int) -> str:
     except Exception as error:  # noqa: BLE001 - the run must end visible, never stuck in "running"
         db.session.rollback()
         current_app.logger.exception("sync run %s failed", run_id)
+        message = f"Unexpected error: {type(error).__name__}: {error}"[:2000]
         db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
-            status="failed", finished_at=utcnow(), error=f"Unexpected error: {type(error).__name__}: {error}"[:2000]))
+            status=FAILED, finished_at=utcnow(), error=message))
+        removal.settle_abandoned(run.integration_id, message)
         db.session.commit()
         raise
     finally:
         session.expire_on_commit = True
+        follow_up(run.integration_id)
+
+
+def follow_up(integration_id: int) -> None:
+    """Enqueue the run that waited (queued) while this one ran, if any."""
+    waiting = db.session.scalar(select(SyncRun.id).where(SyncRun.integration_id == integration_id,
+                                                         SyncRun.status == QUEUED).order_by(SyncRun.id).limit(1))
+    db.session.commit()
+    if waiting is not None:
+        queue().enqueue(run_sync, waiting, job_timeout=JOB_TIMEOUT, description=f"sync run {waiting} (follow-up)")
 
 
 def sweep() -> list[int]:
@@ -104,6 +132,8 @@ def sweep() -> list[int]:
                                     .values(status=back, claimed_by=None))
         if result.rowcount == 1 and back == QUEUED:
             revived.append(run.id)
+        elif result.rowcount == 1:
+            removal.settle_abandoned(run.integration_id, "the worker stopped before the run ended")
     db.session.commit()
     for run_id in revived:
         queue().enqueue(run_sync, run_id, job_timeout=JOB_TIMEOUT, description=f"sync run {run_id} (swept)")
@@ -124,15 +154,3 @@ def ensure_sweeper() -> None:
     redis = current_app.extensions["redis"]
     if redis.set("sync:sweeper", "1", nx=True, ex=SWEEP_EVERY * 3):
         queue().enqueue_in(timedelta(seconds=SWEEP_EVERY), sweep_job, description="sync sweeper")
-
-
-def queue_refresh_for_project(company_id, procore_project_id) -> bool:
-    """A refresh of every integration on the project (webhook events); False when none exists."""
-    if company_id is None or procore_project_id is None:
-        return False
-    integrations = db.session.scalars(select(Integration).where(
-        Integration.company_id == int(company_id), Integration.procore_project_id == int(procore_project_id),
-        Integration.status == "active")).all()
-    for integration in integrations:
-        start_run(integration, "refresh")
-    return bool(integrations)

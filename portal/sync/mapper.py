@@ -12,6 +12,11 @@ from datetime import datetime
 from typing import Iterator, Protocol
 
 FOLDER, FILE = "folder", "file"
+# What a listing says of an item (SPEC R7, R13, R34; "delete on proof only"):
+LIVE = "live"        # in Procore, in the selection
+DELETED = "deleted"  # seen in Procore's recycle bin: proof that Procore deleted it
+HIDDEN = "hidden"    # the account cannot see it (403, or 404 while its parent lists it): no proof of anything
+ABSENT = "absent"    # a direct read answered 404: proof only from an account that is Admin on the tool
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class RemoteItem:
     size: int | None = None
     updated_at: datetime | None = None
     download_url: str | None = None
+    presence: str = LIVE
 
 
 class Mapper(Protocol):
@@ -39,7 +45,12 @@ class Mapper(Protocol):
 
     def list_remote(self, client, integration) -> Iterator[RemoteItem]:
         """Every selected item, parents first. Raise PaginationIncomplete (or let it propagate)
-        when the listing cannot be complete: the engine then deletes nothing."""
+        when the listing cannot be complete: the engine then deletes nothing. Items seen in the
+        recycle bin come as DELETED, items the account cannot see as HIDDEN (never skipped
+        silently: absence is not proof)."""
+
+    def verify(self, client, integration, kind: str, item_id: int) -> str:
+        """Read one item directly: LIVE, DELETED, HIDDEN or ABSENT (see above)."""
 
     def refetch(self, client, integration, item: RemoteItem) -> RemoteItem | None:
         """The item again with a fresh download URL; None when Procore no longer has it."""
