@@ -121,10 +121,13 @@ def load_config(env: str | None = None) -> dict:
         "DEMO_PASSWORD": "demo1234",
     }
     # Sync engine (issue 6 part B, portal/sync/): parallel downloads per run, when a worker counts as
-    # dead, and how many deletions a refresh makes before asking an admin (SPEC R7).
+    # dead, how long one file may keep meeting expired download links, how old a webhook diagnosis
+    # may be to gate an import, and how many deletions a refresh makes before asking an admin (SPEC R7).
     config.update({
         "SYNC_DOWNLOAD_THREADS": int(_env("SYNC_DOWNLOAD_THREADS", "8")),
         "SYNC_STALE_AFTER": float(_env("SYNC_STALE_AFTER", "120")),
+        "SYNC_ITEM_DEADLINE": float(_env("SYNC_ITEM_DEADLINE", "600")),
+        "HOOK_CHECK_MAX_AGE": float(_env("HOOK_CHECK_MAX_AGE", "120")),
         "SYNC_DELETE_CONFIRM_ITEMS": int(_env("SYNC_DELETE_CONFIRM_ITEMS", "20")),
         "SYNC_DELETE_CONFIRM_RATIO": float(_env("SYNC_DELETE_CONFIRM_RATIO", "0.10")),
         "SYNC_DELETE_CONFIRM_MIN_TOTAL": int(_env("SYNC_DELETE_CONFIRM_MIN_TOTAL", "50")),

@@ -9,6 +9,7 @@ the database has one writer per run.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ from portal.cbox.blobstore import get_blob_store, is_disk_full
 from portal.procore import (ProcoreAuthError, ProcoreDownloadExpired, ProcoreError, ProcoreNotFound,
                             ProcorePermissionError, ProcoreSizeMismatch)
 from portal.sync.mapper import RemoteItem
+from portal.sync.reasons import Reason
+
+EXPIRED_PAUSE, EXPIRED_PAUSE_CAP = 0.5, 30.0  # seconds between re-reads of a link that keeps expiring
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,12 @@ class Fetched:
     item: RemoteItem
     sha256: str | None = None
     size: int = 0
-    error: str | None = None
+    reason: Reason | None = None  # why it failed (None: the content is stored)
     auth_lost: bool = False  # 401 after a refresh: stop the run, items wait as pending (R34)
+
+    @property
+    def error(self) -> str | None:
+        return self.reason.english() if self.reason else None
 
 
 class Fetcher:
@@ -90,7 +98,7 @@ class Fetcher:
     def _run(self, item: RemoteItem, outcome: Future) -> None:
         try:
             with self.app.app_context():
-                result = self._fetch(item, retry=True)
+                result = self._fetch(item)
             if isinstance(result, Fetched):
                 outcome.set_result(result)
             else:
@@ -102,7 +110,7 @@ class Fetcher:
         try:
             sha256, size = writer.commit()  # fsync, rename into place; aborts (removes the temp) on error
         except OSError as error:
-            outcome.set_result(Fetched(item, error=_reason(error)))
+            outcome.set_result(Fetched(item, reason=_reason(error)))
         except BaseException as error:  # noqa: BLE001 - the run must hear of every file
             writer.abort()
             self._unexpected(item, error, "storing", outcome)
@@ -112,47 +120,73 @@ class Fetcher:
     def _unexpected(self, item: RemoteItem, error: BaseException, doing: str, outcome: Future) -> None:
         """A bug or an unforeseen failure: logged with its traceback, the item fails, the run goes on."""
         self.app.logger.exception("%s of Procore %s %s failed", doing, item.kind, item.id)
-        outcome.set_result(Fetched(item, error=f"Unexpected error: {type(error).__name__}"))
+        outcome.set_result(Fetched(item, reason=Reason("unexpected", {"detail": type(error).__name__})))
 
-    def _fetch(self, item: RemoteItem, retry: bool):
-        """Download into a blob writer: (item, writer) to commit, or a Fetched that failed."""
-        if not item.download_url:
-            return Fetched(item, error="Procore lists no downloadable version for this file.")
+    def _fetch(self, item: RemoteItem):
+        """Download into a blob writer: (item, writer) to commit, or a Fetched that failed.
+
+        An expired storage link is fetched again from Procore as often as needed until the item's
+        deadline (SYNC_ITEM_DEADLINE), with a growing pause between tries: a slow Procore whose links
+        expire before they are used still ends with the file. A 404 or a size that differs from the
+        listing is re-read once (the file moved or got a new version meanwhile).
+        """
+        deadline = time.monotonic() + self.app.config["SYNC_ITEM_DEADLINE"]
+        expiries, reread = 0, False
+        while True:
+            if not item.download_url:
+                return Fetched(item, reason=Reason("no_download"))
+            outcome = self._download(item)
+            if not isinstance(outcome, BaseException):
+                return outcome
+            if isinstance(outcome, ProcoreDownloadExpired):
+                expiries += 1
+                pause = min(EXPIRED_PAUSE_CAP, EXPIRED_PAUSE * 2 ** (expiries - 1)) if expiries > 1 else 0.0
+                if time.monotonic() + pause > deadline:
+                    return Fetched(item, reason=Reason("link_expired"))
+                time.sleep(pause)
+            elif reread:
+                return Fetched(item, reason=_reason(outcome))
+            else:
+                reread = True
+            fresh = self.mapper.refetch(self._client(), self.target, item)
+            if fresh is None:
+                return Fetched(item, reason=Reason("gone"))  # re-fetch found nothing
+            item = fresh
+
+    def _download(self, item: RemoteItem):
+        """(item, writer) once the bytes are in the writer; a Fetched for a final failure; the error
+        itself when re-reading the file from Procore may help (expired link, 404, size differs)."""
         writer = get_blob_store().open_writer()
         try:
             self._client().download(item.download_url, writer, expected_size=item.size,
                                     company_id=self.target.procore_company_id, checksum=False)  # the writer hashes
         except (ProcoreDownloadExpired, ProcoreNotFound, ProcoreSizeMismatch) as error:
             writer.abort()
-            # An expired URL, a file that moved or got a new version: re-fetch it and retry once.
-            fresh = self.mapper.refetch(self._client(), self.target, item) if retry else None
-            if fresh is None:
-                return Fetched(item, error=_reason(error, gone=retry))  # re-fetch found nothing
-            return self._fetch(fresh, retry=False)
+            return error
         except ProcoreAuthError as error:
             writer.abort()
-            return Fetched(item, error=_reason(error), auth_lost=error.needs_reauth)
+            return Fetched(item, reason=_reason(error), auth_lost=error.needs_reauth)
         except (ProcoreError, OSError) as error:
             writer.abort()
-            return Fetched(item, error=_reason(error))
+            return Fetched(item, reason=_reason(error))
         except BaseException:
             writer.abort()
             raise
         return item, writer
 
 
-def _reason(error: BaseException, gone: bool = False) -> str:
-    """A short reason shown on the item (English; the page translates the known ones)."""
-    if gone or isinstance(error, ProcoreNotFound):
-        return "The file is no longer in Procore (deleted or moved out of the selection)."
+def _reason(error: BaseException) -> Reason:
+    """Why the item failed, as a reason code (the page says it in the user's language)."""
+    if isinstance(error, ProcoreNotFound):
+        return Reason("gone")
     if isinstance(error, ProcoreSizeMismatch):
-        return f"The download size differs from the size Procore listed ({error.message})."
-    if isinstance(error, ProcoreDownloadExpired):
-        return "The download link expired twice in a row."
+        return Reason("size_mismatch", {"detail": error.message})
     if isinstance(error, ProcorePermissionError):
-        return "Procore refused access (403): the account lost its permission on this file."
+        return Reason("forbidden")
     if isinstance(error, ProcoreAuthError):
-        return "Procore rejected the credentials (401): the account must sign in again."
+        return Reason("auth_lost")
     if isinstance(error, OSError):
-        return "The document store is full." if is_disk_full(error) else f"Storage error: {error.strerror or error}"
-    return str(error)[:500]
+        if is_disk_full(error):
+            return Reason("store_full")
+        return Reason("store_error", {"detail": str(error.strerror or error)})
+    return Reason("procore_error", {"detail": str(error)[:500]})
