@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from portal.cbox import store
 from portal.extensions import db
 from portal.models import CboxFolder, Integration, SyncItem, SyncRun
-from portal.models.integrations import ACTIVE_RUN_STATUSES, ERROR, PENDING
+from portal.connections.credentials import project_accounts
+from portal.models.integrations import ACTIVE_RUN_STATUSES, ERROR, PENDING, PENDING_DELETION
 from portal.models.tenancy import utcnow
-from portal.sync.service import NEEDED, ProjectChoice
+from portal.sync.reasons import describe
 
 
 def now():
@@ -28,26 +28,6 @@ def documents_of(project) -> CboxFolder:
     return store.categorized_folder(project, "documents")
 
 
-def eligible_project(client, company, account, project_id: int) -> tuple[ProjectChoice, str | None]:
-    """The project with its missing Procore permissions, and why an import is refused (None: allowed)."""
-    from portal.webhooks.health import import_block_reason
-
-    project = client.project(account.procore_company_id, project_id)
-    manifest = client.permissions(account.procore_company_id, project_id)
-    choice = ProjectChoice(project.id, project.name,
-                           missing=[str(label) for tool, label in NEEDED if not manifest.is_admin(tool)])
-    if choice.missing:
-        return choice, _("You lack %(missing)s in this Procore project; a Procore project Admin can grant it.",
-                         missing=", ".join(choice.missing))
-    return choice, import_block_reason(company, project_id, client)
-
-
-def import_page(client, company, account, project_id: int):
-    choice, block = eligible_project(client, company, account, project_id)
-    root = None if block else client.root_folder(account.procore_company_id, project_id)
-    return choice, block, root
-
-
 def integrations_for_folder(company_id: int, folder_id: int | None) -> list[Integration]:
     """Integrations that write into a cBox folder: its categorized folder, its "Procore" folder, or a
     folder they created."""
@@ -61,22 +41,35 @@ def integrations_for_folder(company_id: int, folder_id: int | None) -> list[Inte
 
 
 @dataclass
+class Problem:
+    """One item that is not synced, as the progress page lists it."""
+
+    name: str
+    status: str
+    reason: str | None
+
+
+@dataclass
 class RunView:
     run: SyncRun | None
     failures: list
     seconds: float
+    credentials_lost: bool = False  # no account can act on the project any more (R34)
 
     @classmethod
     def latest(cls, integration: Integration) -> RunView:
         run = last_run(integration)
-        failures = db.session.scalars(select(SyncItem).where(
-            SyncItem.integration_id == integration.id, SyncItem.status.in_((ERROR, PENDING)),
-            SyncItem.error.is_not(None)).order_by(SyncItem.updated_at.desc()).limit(50)).all()
+        links = db.session.scalars(select(SyncItem).where(
+            SyncItem.integration_id == integration.id, SyncItem.status.in_((ERROR, PENDING, PENDING_DELETION)))
+            .order_by(SyncItem.updated_at.desc()).limit(50)).all()
+        failures = [Problem(link.name, link.status, describe(link.reason_code, link.reason_args, link.error))
+                    for link in links]
         seconds = 0.0
         if run is not None and run.started_at is not None:
             end = run.finished_at or now()
             seconds = max((_aware(end) - _aware(run.started_at)).total_seconds(), 0.001)
-        return cls(run, list(failures), seconds)
+        lost = not project_accounts(integration.company_id, integration.procore_project_id, integration.account_id)
+        return cls(run, failures, seconds, lost)
 
     @property
     def active(self) -> bool:

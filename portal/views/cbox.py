@@ -21,6 +21,7 @@ from portal.cbox.blobstore import get_blob_store
 from portal.cbox.errors import CboxError
 from portal.extensions import db
 from portal.models import CboxFolder, CboxProject, Company, Role
+from portal.sync import states
 
 bp = Blueprint("cbox", __name__, url_prefix="/cbox")
 READERS = dict(read_only=(Role.SUPPORT, Role.SUPERADMIN))
@@ -62,7 +63,8 @@ def project(project_id: int):
     folders = [store.categorized_folder(project, kind) for kind in ("documents", "photos", "drawings")]
     editors = {folder.id: permissions.editor_ids(folder) for folder in folders}
     return render_template("cbox/project.html", project=project, folders=folders, editors=editors,
-                           members=permissions.company_members(project.company_id))
+                           members=permissions.company_members(project.company_id),
+                           states=states.categorized_states(folders))
 
 
 @bp.post("/projects/<int:project_id>/editors")
@@ -88,8 +90,10 @@ def set_editors(project_id: int):
 def folder(folder_id: int):
     folder = web.folder_or_404(folder_id)
     folders, files = store.children(folder)
-    return render_template("cbox/folder.html", folder=folder, folders=folders, files=files,
-                           crumbs=web.ancestors(folder), editable=permissions.can_edit(current_user, folder))
+    crumbs = web.ancestors(folder)
+    return render_template("cbox/folder.html", folder=folder, folders=folders, files=files, crumbs=crumbs,
+                           states=states.FolderStates(folder, crumbs, folders, files),
+                           editable=permissions.can_edit(current_user, folder))
 
 
 @bp.post("/folders/<int:folder_id>/folders")

@@ -60,7 +60,7 @@ def test_upload_several_files_then_version_rename_move_delete_download(app, db, 
     files = _files(app, db, world["docs"])
     assert set(files) == {"acta.pdf", "passwd", "Fotó.JPG"}  # the browser's directory part is dropped
     page = client.get(f"/cbox/folders/{world['docs']}").get_data(as_text=True)
-    assert "acta.pdf" in page and "cbox-status-synced" in page
+    assert "acta.pdf" in page and "cbox-status" not in page  # no integration syncs it: no state (issue 10)
 
     acta = files["acta.pdf"][0]
     assert _post(client, f"/cbox/files/{acta}/versions", {"file": (io.BytesIO(b"%PDF two!"), "acta-v2.pdf")},
@@ -138,18 +138,58 @@ def test_htmx_upload_answers_with_hx_redirect(app, db, client, login_as, world):
     assert set(_files(app, db, world["docs"])) == {"one.txt", "two.txt"}
 
 
-def test_status_icons_reasons_and_menu(app, db, client, login_as, world):
-    """R7: each item shows its status with the reason; the ⋯ menu offers the Procore actions (R3, R13)."""
+def test_status_icons_reasons_and_menu(app, db, client, login_as, world, make_account):
+    """R7 (issue 10 §4): items under an integration's Procore folder show their link's state with the reason,
+    a file created in cBox there reads "only in cBox", a folder the worst state below it with a count;
+    items outside every integration show none. The ⋯ menu offers the Procore actions (R3, R13)."""
+    from portal.connections.credentials import record_integration
+    from portal.models import AccountStatus, Integration, ProcoreAccount, SyncItem
+    from portal.sync.apply import set_state
+    from portal.sync.reasons import Reason
+
+    from types import SimpleNamespace
+
+    account = make_account(SimpleNamespace(id=world["admin"].company_id, procore_company_id=1), "admin@a.test")
     with app.app_context():
         docs = db.session.get(CboxFolder, world["docs"])
-        f = store.add_file(docs, "old.pdf", store.write_blob(io.BytesIO(b"o")), origin="procore")
-        store.set_status(f, "pending_deletion", "No valid Procore credentials")
-        store.set_status(db.session.get(CboxFolder, world["sub"]), "error", "Procore refused: 403")
+        procore = store.create_folder(docs, "Procore", origin="procore")
+        sub = store.create_folder(procore, "Contratos", origin="procore")
+        old = store.add_file(procore, "old.pdf", store.write_blob(io.BytesIO(b"o")), origin="procore")
+        bad = store.add_file(sub, "bad.pdf", store.write_blob(io.BytesIO(b"b")), origin="procore")
+        store.add_file(procore, "mine.txt", store.write_blob(io.BytesIO(b"m")))
+        fine = store.add_file(procore, "fine.pdf", store.write_blob(io.BytesIO(b"f")), origin="procore")
+        integration = Integration(company_id=docs.project.company_id, cbox_folder_id=docs.id,
+                                  procore_folder_id=procore.id, procore_company_id=1, procore_project_id=2,
+                                  procore_project_name="P", selections={}, status="active", account_id=account.id)
+        db.session.add(integration)
+        record_integration(db.session.get(ProcoreAccount, account.id), 2)
+        db.session.flush()
+        for kind, pid, cbox, status, reason in (
+                ("file", 1, old.id, "pending_deletion", Reason("await_confirm")),
+                ("file", 2, bad.id, "error", Reason("forbidden")),
+                ("folder", 3, sub.id, "synced", None), ("file", 4, fine.id, "synced", None)):
+            link = SyncItem(integration_id=integration.id, procore_kind=kind, procore_id=pid, name="x",
+                            **{"cbox_file_id" if kind == "file" else "cbox_folder_id": cbox})
+            set_state(link, status, reason)
+            db.session.add(link)
         db.session.commit()
+        procore_id = procore.id
     login_as(world["admin"])
-    page = client.get(f"/cbox/folders/{world['docs']}").get_data(as_text=True)
-    assert "cbox-status-pending_deletion" in page and "No valid Procore credentials" in page
-    assert re.search(r'cbox-status-error"[^>]*title="[^"]*Procore refused: 403', page.replace("\n", " "))
-    assert page.count("<summary") >= 3  # the folder itself, the subfolder and the file
+    page = client.get(f"/cbox/folders/{procore_id}").get_data(as_text=True).replace("\n", " ")
+    assert re.search(r'cbox-status-pending_deletion"[^>]*title="Pendiente de eliminación: Ya no está en Procore', page)
+    assert re.search(r'cbox-status-error"[^>]*title="Error[^"]*1 con errores', page), "the folder: worst below it"
+    assert re.search(r'cbox-status-local"[^>]*title="Solo en cBox', page), "created in cBox inside the import"
+    assert re.search(r'cbox-status-synced"[^>]*title="Sincronizado"', page)
+    assert page.count("<summary") >= 5  # the folder itself, the subfolder and the files
+    top = client.get(f"/cbox/folders/{world['docs']}").get_data(as_text=True).replace("\n", " ")
+    assert re.search(r'cbox-status-error"[^>]*title="Error \(1 con errores, 1 pendiente de eliminación, '
+                     r'1 solo en cBox\)', top), "the Procore folder sums its tree"
+    assert top.count("data-status=") == 1, "the local subfolder Contratos has no state"
     if "integrations.new" in app.view_functions:
-        assert f"/integrations/new?folder_id={world['docs']}" in page
+        assert f"/integrations/new?folder_id={world['docs']}" in top
+    with app.app_context():  # R34: no account can act on the project any more
+        db.session.get(ProcoreAccount, account.id).status = AccountStatus.NEEDS_REAUTH
+        db.session.commit()
+    sub_page = client.get(f"/cbox/folders/{procore_id}").get_data(as_text=True).replace("\n", " ")
+    assert re.search(r'cbox-status-pending"[^>]*title="Pendiente: No hay credenciales de Procore válidas', sub_page)
+    assert "Volver a conectar Procore</a>" in sub_page and 'href="/connections"' in sub_page

@@ -1,0 +1,230 @@
+"""The sync state of every item a cBox folder page shows, read from recorded state (SPEC R7, R13, R34).
+
+An item under an integration's "Procore" folder shows its link's status (synced, syncing,
+pending, pending deletion, error) with the reason; an item there without a link was created in
+cBox ("only in cBox"). When no account can act on the integration's Procore project any more,
+its items read "pending" with "reconnect Procore" (R34). A folder shows the worst state among
+itself and everything below it, with how many items are in that state. Items outside every
+integration's tree are not synced with anything and show no state.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import bindparam, select, text
+
+from portal.connections.credentials import project_accounts
+from portal.extensions import db
+from portal.models import CboxFolder, Integration, SyncItem
+from portal.sync.reasons import Reason, describe
+
+LOCAL = "local"  # only in cBox
+SEVERITY = ("error", "pending_deletion", "pending", "syncing", LOCAL, "synced")  # worst first
+FILE, FOLDER = "file", "folder"
+
+_SUBTREE = text("""
+WITH RECURSIVE tree(top_id, id) AS (
+    SELECT id, id FROM cbox_folders WHERE id IN :ids
+  UNION ALL
+    SELECT tree.top_id, f.id FROM cbox_folders f JOIN tree ON f.parent_id = tree.id
+)
+SELECT tree.top_id, COALESCE(s.status, 'local'), COUNT(*) FROM tree
+  JOIN cbox_files f ON f.folder_id = tree.id
+  LEFT JOIN sync_items s ON s.cbox_file_id = f.id
+  GROUP BY tree.top_id, COALESCE(s.status, 'local')
+UNION ALL
+SELECT tree.top_id, COALESCE(s.status, 'local'), COUNT(*) FROM tree
+  LEFT JOIN sync_items s ON s.cbox_folder_id = tree.id
+  WHERE tree.id <> tree.top_id
+  GROUP BY tree.top_id, COALESCE(s.status, 'local')
+UNION ALL
+SELECT tree.top_id, s.status, COUNT(*) FROM tree
+  JOIN sync_items p ON p.cbox_folder_id = tree.id AND p.procore_kind = 'folder'
+  JOIN sync_items s ON s.integration_id = p.integration_id AND s.procore_parent_id = p.procore_id
+  WHERE s.cbox_file_id IS NULL AND s.cbox_folder_id IS NULL
+  GROUP BY tree.top_id, s.status
+UNION ALL
+SELECT tree.top_id, s.status, COUNT(*) FROM tree
+  JOIN integrations i ON i.procore_folder_id = tree.id
+  JOIN sync_items s ON s.integration_id = i.id AND s.procore_parent_id IS NULL
+  WHERE s.cbox_file_id IS NULL AND s.cbox_folder_id IS NULL
+  GROUP BY tree.top_id, s.status
+""").bindparams(bindparam("ids", expanding=True))
+
+
+@dataclass
+class ItemState:
+    status: str
+    reason: str | None = None
+    counts: dict = field(default_factory=dict)  # a folder's contents by state (synced left out)
+    reconnect: bool = False  # show the way to reconnect Procore (R34)
+
+    @property
+    def label(self) -> str:
+        return label(self.status)
+
+    @property
+    def summary(self) -> str | None:
+        """"3 pending": how many items below a folder are in its (worst) state."""
+        count = self.counts.get(self.status)
+        return count_label(self.status, count) if count else None
+
+    @property
+    def details(self) -> str | None:
+        """Every non-synced count, for the folder's title: "1 error, 3 pending"."""
+        parts = [count_label(status, self.counts[status]) for status in SEVERITY if self.counts.get(status)]
+        return ", ".join(parts) or None
+
+
+def label(status: str) -> str:
+    return {"synced": _("Synced"), "syncing": _("Syncing"), "pending": _("Pending"),
+            "pending_deletion": _("Pending deletion"), "error": _("Error"), LOCAL: _("Only in cBox")}[status]
+
+
+def count_label(status: str, count: int) -> str:
+    forms = {"synced": ngettext("%(num)d synced", "%(num)d synced", count),
+             "syncing": ngettext("%(num)d syncing", "%(num)d syncing", count),
+             "pending": ngettext("%(num)d pending", "%(num)d pending", count),
+             "pending_deletion": ngettext("%(num)d pending deletion", "%(num)d pending deletion", count),
+             "error": ngettext("%(num)d with errors", "%(num)d with errors", count),
+             LOCAL: ngettext("%(num)d only in cBox", "%(num)d only in cBox", count)}
+    return forms[status]
+
+
+def worst(statuses) -> str:
+    present = set(statuses)
+    return next((status for status in SEVERITY if status in present), "synced")
+
+
+@dataclass
+class Missing:
+    """An item that belongs here but never arrived in cBox (its import failed or waits)."""
+
+    kind: str
+    name: str
+    state: ItemState
+
+
+class FolderStates:
+    """The states of one folder page: the folder itself, its subfolders, its files, and the items
+    that should be here but never arrived (`missing`)."""
+
+    def __init__(self, folder: CboxFolder, crumbs: list[CboxFolder], folders: list[CboxFolder], files: list):
+        self.folder, self.states = folder, {}
+        covering = _integrations_by_root([crumb.id for crumb in crumbs])
+        integration = next((covering[c.id] for c in reversed(crumbs) if c.id in covering), None)
+        roots = {} if integration else _integrations_by_root([sub.id for sub in folders])
+        synced_folders = [sub for sub in folders if integration or sub.id in roots]
+        self.lost = {i.id for i in {integration, *roots.values()} - {None} if not _has_account(i)}
+        links = _links(files if integration else [], synced_folders + ([folder] if integration else []))
+        counts = _subtree_counts([sub.id for sub in synced_folders] + ([folder.id] if integration else []))
+        for file in files if integration else []:
+            self.states[(FILE, file.id)] = self._item(links.get((FILE, file.id)), integration)
+        for sub in synced_folders:
+            self.states[(FOLDER, sub.id)] = self._folder(links.get((FOLDER, sub.id)), counts.get(sub.id, {}),
+                                                         integration or roots.get(sub.id))
+        self.missing: list[Missing] = []
+        if integration:
+            own = links.get((FOLDER, folder.id))
+            self.states[(FOLDER, folder.id)] = self._folder(own, counts.get(folder.id, {}), integration)
+            self.missing = [Missing(link.procore_kind, link.name, self._item(link, integration))
+                            for link in _never_arrived(integration, folder, own)]
+
+    def of(self, item) -> ItemState | None:
+        return self.states.get((FOLDER if isinstance(item, CboxFolder) else FILE, item.id))
+
+    def _item(self, link: SyncItem | None, integration) -> ItemState:
+        if link is None:
+            return ItemState(LOCAL, Reason("only_local").describe())
+        if integration.id in self.lost and link.status in ("synced", "syncing", "pending"):
+            return ItemState("pending", Reason("no_credentials").describe(), reconnect=True)
+        return ItemState(link.status, describe(link.reason_code, link.reason_args, link.error))
+
+    def _folder(self, link: SyncItem | None, counts: dict, integration) -> ItemState:
+        counts = dict(counts)
+        own = self._item(link, integration) if link is not None else None
+        if integration.id in self.lost:
+            for status in ("synced", "syncing"):
+                counts["pending"] = counts.get("pending", 0) + counts.pop(status, 0)
+        status = worst([*counts, *([own.status] if own else []), "synced"])
+        counts.pop("synced", None)
+        if own is not None and own.status == status:
+            return ItemState(status, own.reason, counts, own.reconnect)
+        if integration.id in self.lost and status == "pending":
+            return ItemState(status, Reason("no_credentials").describe(), counts, reconnect=True)
+        return ItemState(status, None, counts)
+
+
+def _never_arrived(integration: Integration, folder: CboxFolder, own: SyncItem | None) -> list[SyncItem]:
+    """Links of items Procore has in this folder that have no cBox copy (a failed or waiting import)."""
+    if folder.id == integration.procore_folder_id:
+        parent = SyncItem.procore_parent_id.is_(None)
+    elif own is not None:
+        parent = SyncItem.procore_parent_id == own.procore_id
+    else:
+        return []
+    return list(db.session.scalars(select(SyncItem).where(
+        SyncItem.integration_id == integration.id, parent, SyncItem.cbox_file_id.is_(None),
+        SyncItem.cbox_folder_id.is_(None)).order_by(SyncItem.name).limit(200)))
+
+
+def _integrations_by_root(folder_ids: list[int]) -> dict[int, Integration]:
+    if not folder_ids:
+        return {}
+    rows = db.session.scalars(select(Integration).where(Integration.procore_folder_id.in_(folder_ids)))
+    return {integration.procore_folder_id: integration for integration in rows}
+
+
+def _has_account(integration: Integration) -> bool:
+    return bool(project_accounts(integration.company_id, integration.procore_project_id, integration.account_id))
+
+
+def _links(files: list, folders: list) -> dict:
+    found = {}
+    if files:
+        for link in db.session.scalars(select(SyncItem).where(SyncItem.cbox_file_id.in_([f.id for f in files]))):
+            found[(FILE, link.cbox_file_id)] = link
+    if folders:
+        ids = [f.id for f in folders]
+        for link in db.session.scalars(select(SyncItem).where(SyncItem.cbox_folder_id.in_(ids))):
+            found[(FOLDER, link.cbox_folder_id)] = link
+    return found
+
+
+def _subtree_counts(folder_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{folder id: {state: items below it}} in one recursive query."""
+    counts: dict[int, dict[str, int]] = {}
+    if not folder_ids:
+        return counts
+    for top_id, status, count in db.session.execute(_SUBTREE, {"ids": folder_ids}):
+        bucket = counts.setdefault(top_id, {})
+        bucket[status] = bucket.get(status, 0) + count
+    return counts
+
+
+def categorized_states(folders: list[CboxFolder]) -> dict[int, ItemState]:
+    """The state of each categorized folder (Documentos, Imágenes, Planos) that holds an integration's
+    tree: the worst state below its "Procore" folder(s)."""
+    integrations = list(db.session.scalars(select(Integration).where(
+        Integration.cbox_folder_id.in_([f.id for f in folders]), Integration.procore_folder_id.is_not(None))))
+    counts = _subtree_counts([i.procore_folder_id for i in integrations])
+    states = {}
+    for integration in integrations:
+        below = dict(counts.get(integration.procore_folder_id, {}))
+        lost = not _has_account(integration)
+        if lost:
+            below["pending"] = below.get("pending", 0) + below.pop("synced", 0) + below.pop("syncing", 0)
+        merged = states.setdefault(integration.cbox_folder_id, {})
+        for status, count in below.items():
+            merged[status] = merged.get(status, 0) + count
+        merged["_lost"] = merged.get("_lost", False) or lost
+    result = {}
+    for folder_id, merged in states.items():
+        lost = merged.pop("_lost")
+        status = worst([*merged, "synced"])
+        merged.pop("synced", None)
+        reason = Reason("no_credentials").describe() if lost and status == "pending" else None
+        result[folder_id] = ItemState(status, reason, merged, reconnect=reason is not None)
+    return result
