@@ -14,7 +14,6 @@ from portal.access import company_scope_id
 from portal.cbox import permissions
 from portal.cbox.blobstore import get_blob_store
 from portal.cbox.errors import CboxError
-from portal.cbox.names import safe_name
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, CboxProject
 
@@ -115,11 +114,12 @@ def move_choices(item) -> list[tuple[CboxFolder, str]]:
 
 
 def send_current_version(file: CboxFile):
-    """Stream the current version as an attachment named after the (sanitised) original name."""
+    """Stream the current version as an attachment under the file's stored name: two NFC/NFD twins
+    (one original name to Procore, two here) download as "a.pdf" and "a (2).pdf", as they are listed."""
     version = file.current_version
     if version is None:
         abort(404)
-    name = safe_name(file.original_name)
+    name = file.name
     mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return send_file(get_blob_store().open(version.blob_sha256), mimetype=mimetype, as_attachment=True,
                      download_name=name, etag=version.blob_sha256, conditional=False, max_age=0)

@@ -4,34 +4,17 @@ Functions flush; the view commits, then enqueues the run (RELIABILITY 10).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import CboxFolder, CboxFolderEditor, CboxProject, Integration, Role, SyncRun
-from portal.procore import ProcoreError, ProcorePermissionError
+from portal.models.integrations import QUEUED
+from portal.sync import gate
 from portal.sync.jobs import create_run
-
-# The two Procore permissions R32 needs for Documents, with the label the page names when missing.
-NEEDED = (("admin", _l("Admin on the project's Admin tool")), ("documents", _l("Admin on the Documents tool")))
-
 
 class NotAllowed(Exception):
     """A R32 requirement on the portal side is missing; str() says which."""
-
-
-@dataclass
-class ProjectChoice:
-    id: int
-    name: str
-    missing: list = field(default_factory=list)  # labels of missing Procore permissions (R9)
-    problem: str | None = None
-
-    @property
-    def eligible(self) -> bool:
-        return not self.missing and self.problem is None
 
 
 def documents_folder(company_id: int, folder_id: int | None) -> CboxFolder | None:
@@ -62,22 +45,6 @@ def check_portal_side(user, folder: CboxFolder) -> None:
                             "permission on it.", name=folder.name))
 
 
-def project_choices(client, procore_company_id: int) -> list[ProjectChoice]:
-    """Every active project, each with the Procore permissions the user lacks there (R9, R32)."""
-    choices = []
-    for project in sorted(client.projects(procore_company_id), key=lambda p: p.name.lower()):
-        choice = ProjectChoice(project.id, project.name)
-        try:
-            manifest = client.permissions(procore_company_id, project.id)
-            choice.missing = [label for tool, label in NEEDED if not manifest.is_admin(tool)]
-        except ProcorePermissionError:
-            choice.problem = _l("You are not a member of this project in Procore.")
-        except ProcoreError:
-            choice.problem = _l("Procore did not answer for this project; try again.")
-        choices.append(choice)
-    return choices
-
-
 def parse_ids(values: list[str]) -> list[int]:
     ids = []
     for value in values:
@@ -87,8 +54,16 @@ def parse_ids(values: list[str]) -> list[int]:
     return sorted(set(ids))
 
 
-def create_integration(user, account, folder: CboxFolder, project: ProjectChoice, folder_ids: list[int],
+def create_integration(user, account, folder: CboxFolder, project, folder_ids: list[int],
                        file_ids: list[int]) -> tuple[Integration, SyncRun]:
+    """A new integration, or the folder's existing one for the same project with the new folders and
+    files added to its selection (one cBox folder mirrors one Procore project); and its import run."""
+    integration = gate.linked_integration(folder)
+    if integration is not None and integration.procore_project_id == project.id:
+        old = integration.selections or {}
+        integration.selections = {"folders": sorted({*old.get("folders", []), *folder_ids}),
+                                  "files": sorted({*old.get("files", []), *file_ids})}
+        return integration, start_or_join(integration)
     integration = Integration(company_id=user.company_id, cbox_folder_id=folder.id,
                               procore_company_id=account.procore_company_id, procore_project_id=project.id,
                               procore_project_name=project.name, tool="documents",
@@ -97,3 +72,11 @@ def create_integration(user, account, folder: CboxFolder, project: ProjectChoice
     db.session.add(integration)
     db.session.flush()
     return integration, create_run(integration, "import")
+
+
+def start_or_join(integration: Integration) -> SyncRun:
+    """The integration's queued run if there is one (it reads the new selection when it starts),
+    else a new import run (flushed)."""
+    queued = db.session.scalar(select(SyncRun).where(SyncRun.integration_id == integration.id,
+                                                     SyncRun.status == QUEUED))
+    return queued or create_run(integration, "import")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select, update
 
@@ -13,7 +14,7 @@ from portal.forms import EmptyForm
 from portal.models import CboxProject, Integration, Role, SyncRun
 from portal.models.integrations import AWAITING, QUEUED, RUNNING, STOPPED, STOPPING
 from portal.procore import ProcoreAuthError, ProcoreError
-from portal.sync import progress, service
+from portal.sync import gate, progress, removal, service
 from portal.sync.jobs import enqueue, start_run
 from portal.views.projects import my_account
 
@@ -65,16 +66,17 @@ def new():
     project_id = request.args.get("project_id", type=int)
     try:
         if project_id is None:
-            choices = service.project_choices(client, account.procore_company_id)
+            choices = gate.choices(client, current_user.company, folder)
             return render_template("integrations/new.html", folder=folder, choices=choices, project=None)
-        project, block, root = progress.import_page(client, current_user.company, account, project_id)
-        db.session.commit()  # keep the webhook check the gate just made
+        project = client.project(account.procore_company_id, project_id)
+        verdict = gate.judge(client, current_user.company, folder, project.id, project.name)
+        root = client.root_folder(account.procore_company_id, project_id) if verdict.eligible else None
     except ProcoreAuthError:
         return redirect(url_for("procore.connect", account=account.id, next=request.full_path))
     except ProcoreError as error:
         return render_template("integrations/refused.html", folder=folder, reason=str(error)[:300]), 502
-    return render_template("integrations/new.html", folder=folder, project=project, block=block, root=root,
-                           form=EmptyForm())
+    return render_template("integrations/new.html", folder=folder, project=verdict, block=verdict.reason,
+                           root=root, form=EmptyForm())
 
 
 @bp.route("/tree")
@@ -98,22 +100,23 @@ def tree():
 @bp.route("/", methods=["POST"])
 @roles_required(*USERS)
 def create():
+    """Start the import; importing again from the project already linked extends its selection."""
     folder = _folder_or_404()
     context, refusal = _procore(folder)
     if refusal or not EmptyForm().validate_on_submit():
         return refusal or abort(400)
     account, client = context
     try:
-        project, block = progress.eligible_project(client, current_user.company, account,
-                                                   request.form.get("project_id", type=int) or abort(400))
+        project = client.project(account.procore_company_id, request.form.get("project_id", type=int) or abort(400))
+        verdict = gate.judge(client, current_user.company, folder, project.id, project.name)
         ids = (service.parse_ids(request.form.getlist("folder_ids")),
                service.parse_ids(request.form.getlist("file_ids")))
     except (ProcoreError, ValueError):
         abort(400)
-    if block or not (ids[0] or ids[1]):
-        flash(block or _("Choose at least one folder or file to import."), "error")
+    if not verdict.eligible or not (ids[0] or ids[1]):
+        flash(verdict.reason or _("Choose at least one folder or file to import."), "error")
         return redirect(url_for(".new", folder_id=folder.id, project_id=project.id))
-    integration, run = service.create_integration(current_user, account, folder, project, *ids)
+    integration, run = service.create_integration(current_user, account, folder, verdict, *ids)
     db.session.commit()
     enqueue(run)
     return redirect(url_for(".show", integration_id=integration.id))
@@ -166,14 +169,25 @@ def sync_now(integration_id: int):
 @bp.route("/<int:integration_id>/confirm", methods=["POST"])
 @roles_required(*USERS)
 def confirm(integration_id: int):
-    """The admin accepts the deletions a refresh previewed: the same run re-lists, then deletes."""
+    """The admin's answer to a previewed mass deletion (R7): "delete" (the same run re-lists, then
+    deletes what Procore still lacks), "keep" (the copies stay in cBox, unlinked) or "cancel"."""
     integration = get_scoped_or_404(Integration, integration_id)
     run = _latest(integration, AWAITING)
-    if run is None or not EmptyForm().validate_on_submit():
+    decision = request.form.get("decision", "delete")
+    if run is None or not EmptyForm().validate_on_submit() or decision not in ("delete", "keep", "cancel"):
         abort(400 if run is not None else 404)
-    run.status, run.confirmed_deletes, run.created_at = QUEUED, True, progress.now()
+    if decision == "keep":
+        kept = removal.keep_them(run)
+        flash(ngettext("%(num)d item kept in cBox; it is no longer linked to Procore.",
+                       "%(num)d items kept in cBox; they are no longer linked to Procore.", kept), "success")
+    elif decision == "cancel":
+        removal.cancel(run)
+        flash(_("Nothing was deleted. The next refresh will ask again."), "info")
+    else:
+        run.status, run.confirmed_deletes, run.created_at = QUEUED, True, progress.now()
     db.session.commit()
-    enqueue(run)
+    if decision == "delete":
+        enqueue(run)
     return redirect(url_for(".show", integration_id=integration.id))
 
 

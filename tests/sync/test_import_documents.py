@@ -13,11 +13,11 @@ from tests.sync.helpers import Procore, cbox_tree, counts, make_world
 def start(app, db, world, folders=(), files=(), kind="import"):
     """An integration and its first run, committed but not enqueued (the test runs the job itself)."""
     from portal.models import CboxFolder, ProcoreAccount, User
-    from portal.sync import service
+    from portal.sync import gate, service
 
     with app.app_context():
         user, account = db.session.get(User, world.user_id), db.session.get(ProcoreAccount, world.account_id)
-        project = service.ProjectChoice(world.project_id, "Edificio Los Álamos")
+        project = gate.Verdict(world.project_id, "Edificio Los Álamos")
         integration, run = service.create_integration(user, account, db.session.get(CboxFolder, world.documents_id),
                                                       project, list(folders), list(files))
         db.session.commit()
