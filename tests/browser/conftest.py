@@ -16,9 +16,10 @@ from tests.conftest import ROOT, free_port
 class MadeRun:
     """`make run` in a subprocess on free ports with its own instance folder."""
 
-    def __init__(self, instance: Path):
-        self.port = free_port()
-        env = dict(os.environ, PORT=str(self.port), INSTANCE_DIR=str(instance), SANDBOX_PORT=str(free_port()))
+    def __init__(self, instance: Path, **settings: str):
+        self.port, self.sandbox_port = free_port(), free_port()
+        env = dict(os.environ, PORT=str(self.port), INSTANCE_DIR=str(instance), SANDBOX_PORT=str(self.sandbox_port),
+                   **settings)
         for name in ("DATABASE_URL", "REDIS_URL", "PROCORE_API_URL", "PROCORE_LOGIN_URL"):
             env.pop(name, None)
         self.log_path = instance / "make-run.log"
@@ -64,8 +65,8 @@ class MadeRun:
         return self.process.returncode
 
 
-def _running(instance: Path):
-    run = MadeRun(instance)
+def _running(instance: Path, **settings: str):
+    run = MadeRun(instance, **settings)
     try:
         run.wait_for_banner()
         yield run

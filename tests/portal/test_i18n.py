@@ -31,7 +31,7 @@ def test_every_string_in_the_code_has_a_spanish_translation(tmp_path):
     """Extract the messages now and compare with the Spanish catalog: nothing missing or empty."""
     pot = tmp_path / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-                    "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."], cwd=ROOT, check=True,
+                    "-k", "_l", "-k", "lazy_gettext", "-k", "N_", "-o", str(pot), "."], cwd=ROOT, check=True,
                    capture_output=True)
     wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot.open("rb")) if m.id}
     with (ROOT / "portal/translations/es/LC_MESSAGES/messages.po").open("rb") as handle:
