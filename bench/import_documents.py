@@ -90,7 +90,7 @@ def make_integration(app, sb, folder_ids: list[int]) -> tuple[int, int]:
     from portal.models import Company, ProcoreAccount, Role, User
     from portal.procore import TokenPair
     from portal.security import hash_password
-    from portal.sync import service
+    from portal.sync import gate, service
 
     pair = sb.token(ADMIN)
     with app.app_context():
@@ -108,7 +108,7 @@ def make_integration(app, sb, folder_ids: list[int]) -> tuple[int, int]:
         db.session.add(account)
         documents = store.categorized_folder(store.create_project(company.id, "Bench"), "documents")
         db.session.flush()
-        project = service.ProjectChoice(sb.project_id(PROJECT), PROJECT)
+        project = gate.Verdict(sb.project_id(PROJECT), PROJECT)
         integration, run = service.create_integration(user, account, documents, project, folder_ids, [])
         db.session.commit()
         return integration.id, run.id

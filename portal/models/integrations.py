@@ -25,6 +25,7 @@ QUEUED, RUNNING, STOPPING, STOPPED, DONE, FAILED, AWAITING, CANCELLED, SUPERSEDE
     "queued", "running", "stopping", "stopped", "done", "failed", "awaiting_confirmation", "cancelled",
     "superseded")
 ACTIVE_RUN_STATUSES = (QUEUED, RUNNING, STOPPING)
+IMPORT, REFRESH, EVENT = "import", "refresh", "event"  # run kinds
 # Item (link) statuses: the cBox status icons (SPEC R7). "syncing": a run is writing the item now.
 SYNCED, SYNCING, PENDING, PENDING_DELETION, ERROR = "synced", "syncing", "pending", "pending_deletion", "error"
 
@@ -57,7 +58,9 @@ class SyncRun(db.Model):
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # import | refresh
+    kind: Mapped[str] = mapped_column(String(20))  # import | refresh | event
+    # An "event" run covers only these [resource_name, resource_id] pairs, named by webhook events (R4).
+    scope: Mapped[list | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(30), default=QUEUED)
     files_total: Mapped[int] = mapped_column(Integer, default=0)
     files_done: Mapped[int] = mapped_column(Integer, default=0)

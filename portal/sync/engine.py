@@ -25,7 +25,7 @@ from portal.connections.credentials import DbCredential, NoValidCredentials, cli
     record_integration
 from portal.extensions import db
 from portal.models import CboxFolder, SyncItem
-from portal.models.integrations import AWAITING, DONE, ERROR, FAILED, PENDING, STOPPED, STOPPING, SYNCING
+from portal.models.integrations import AWAITING, DONE, ERROR, EVENT, FAILED, PENDING, STOPPED, STOPPING, SYNCING
 from portal.models.tenancy import utcnow
 from portal.procore import PaginationIncomplete, ProcoreAuthError, ProcoreError, ProcorePermissionError
 from portal.sync import removal
@@ -33,7 +33,8 @@ from portal.sync.apply import MOVE, SKIP, UPDATE, apply_folder, cbox_item, link_
     remember, set_state, store_file
 from portal.sync.fetch import Fetched, Fetcher, Target
 from portal.sync.listing import Listing
-from portal.sync.mapper import DELETED, FILE, FOLDER, HIDDEN, LIVE, RemoteItem, mapper_for
+from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, FullRefreshNeeded, \
+    RemoteItem, mapper_for
 from portal.sync.reasons import Reason
 
 MAX_IN_FLIGHT = 16  # downloads queued ahead of the pool: bounds memory while listing runs ahead
@@ -48,10 +49,12 @@ class Execution:
         self.mapper = mapper_for(self.integration.tool)
         self.target = Target(self.integration.procore_company_id, self.integration.procore_project_id,
                              dict(self.integration.selections or {}))
+        self.refs = [tuple(ref) for ref in run.scope or []] if run.kind == EVENT else None
         self.links: dict = {}
         self.sightings = removal.Sightings()
         self.folders: dict[int, CboxFolder] = {}
         self.stop_reason: str | None = None
+        self.full_needed = False
         self.last_tick = self.last_record = 0.0
         self.ready: list[Fetched] = []  # finished downloads not recorded yet
 
@@ -68,6 +71,9 @@ class Execution:
         for account, admin in self.standings(accounts):
             chosen = account, admin
             complete = self.attempt(account)
+            if self.full_needed:  # an event named something only a whole listing can apply
+                self.widen()
+                complete = self.attempt(account)
             if self.stop_reason or not self.sightings.hidden or not admin:
                 break
             current_app.logger.info("sync run %s: the view of %s shrank; trying another account", self.run.id,
@@ -102,6 +108,11 @@ class Execution:
             return READER  # the manifest could not be read: list, but prove nothing by absence
         return ADMIN if manifest.is_admin(self.mapper.tool) else READER
 
+    def widen(self) -> None:
+        """The event run becomes a refresh of the whole integration."""
+        current_app.logger.info("sync run %s: an event needs a full refresh", self.run.id)
+        self.run.kind, self.run.scope, self.refs, self.full_needed = "refresh", None, None, False
+
     def attempt(self, account) -> bool:
         """List and copy with one account; True when the listing was complete."""
         run = self.run
@@ -110,7 +121,7 @@ class Execution:
         app, workers = current_app._get_current_object(), current_app.config.get("SYNC_DOWNLOAD_THREADS", 8)
         db.session.commit()
         with Fetcher(app, account.id, self.target, self.mapper, workers) as fetcher:
-            with Listing(app, account.id, self.target, self.mapper) as listing:
+            with Listing(app, account.id, self.target, self.mapper, self.refs) as listing:
                 complete = self.walk(listing, fetcher)
             while fetcher.pending:
                 self.wait(fetcher)
@@ -142,6 +153,9 @@ class Execution:
                 self.drain(fetcher)
                 if self.stop_reason:
                     return False
+        except FullRefreshNeeded:
+            self.full_needed = True
+            return False
         except PaginationIncomplete as error:
             self.run.error = f"Procore's listing was incomplete ({error.message}); nothing was deleted."
             return False
@@ -154,13 +168,10 @@ class Execution:
         return True
 
     def sighted(self, item: RemoteItem) -> None:
-        """An item Procore did not list as live: in the recycle bin (proof), unreadable (no proof), or
-        absent (a selected root answering 404: proof only when the account is Admin, like any absence)."""
-        key = (item.kind, item.id)
-        if item.presence == DELETED:
-            self.sightings.deleted.add(key)
-        elif item.presence == HIDDEN:
-            self.sightings.hidden.add(key)
+        """An item Procore did not list as live: in the recycle bin (proof), unreadable (no proof), absent
+        (404) or outside the selection (both proof only when the account is Admin, like any absence)."""
+        getattr(self.sightings, {DELETED: "deleted", HIDDEN: "hidden", ABSENT: "absent",
+                                 OUTSIDE: "outside"}[item.presence]).add((item.kind, item.id))
 
     def drain(self, fetcher: Fetcher, force: bool = False) -> None:
         """Collect finished downloads; record them in batches (RECORD_BATCH files, or every
@@ -300,7 +311,7 @@ class Execution:
     def remove_missing(self, account, admin: bool) -> bool:
         """Delete what Procore proved gone, keep the rest as pending; False when the deletion is large
         enough to wait for an admin's confirmation (nothing is deleted then)."""
-        gone = removal.unseen(self.links, self.sightings)
+        gone = removal.unseen(self.links, self.sightings, named_only=self.refs is not None)
         if not gone:
             return True
         proven, kept = removal.sort_proof(self.links, self.sightings, gone, admin, self.verifier(account))

@@ -1,11 +1,16 @@
-"""Entry point for stored Procore webhook events (called by the webhook worker).
+"""Entry point for stored Procore webhook events (called by the webhook worker; SPEC R4).
 
-An event on a project with integrations queues a (debounced) refresh of those integrations: the
-refresh re-lists both sides and converges (R7). When no account can act on the project any more
-(R34), a refresh could only fail: the event is recorded on the item it names instead, so the
-page says the truth ("deleted in Procore", "changed in Procore", waiting for valid credentials)
-and the next refresh with valid credentials settles it (R13: a deletion is confirmed then, on
-proof). Nothing is deleted on the event's word alone.
+Each event goes to the integrations of its tool on its project only (Project Files/Folders →
+Documents, Images/Image Categories → Photos, Drawings/Revisions/Uploads → Drawings:
+portal/procore/resources.py), as an "event run" that re-reads the named resource from Procore
+and applies that one item with the import's own plan/apply code (events carry no state and
+arrive out of order or twice; re-reading makes them idempotent). Events arriving while a run
+waits join it. A full refresh stays the reconciliation (on "Actualizar", periodically).
+
+When no account can act on the project any more (R34), a run could only fail: the event is
+recorded on the item it names instead, so the page says the truth ("deleted in Procore",
+"changed in Procore", waiting for valid credentials) and the next run with valid credentials
+settles it (R13: a deletion is confirmed then, on proof). Nothing is deleted on an event's word.
 """
 from __future__ import annotations
 
@@ -18,11 +23,13 @@ from portal.extensions import db
 from portal.models import Integration, SyncItem
 from portal.models.integrations import ERROR, PENDING, PENDING_DELETION
 from portal.sync.apply import set_state
-from portal.sync.jobs import start_run
+from portal.procore.resources import tool_of
+from portal.sync.jobs import queue_event
 from portal.sync.reasons import Reason
 
-# Resources whose id is the id of an item we link (Documents); others name versions, albums…
-LINKED_KINDS = {"Project Files": "file", "Project Folders": "folder"}
+# Resources whose id is the id of an item we link; others name versions, revisions, uploads…
+LINKED_KINDS = {"Project Files": "file", "Project Folders": "folder", "Images": "file", "Image Categories": "folder",
+                "Drawings": "file"}
 
 
 def _get(event: Any, *names: str):
@@ -36,23 +43,25 @@ def _get(event: Any, *names: str):
 
 
 def apply_event(event) -> str:
-    """Return "no_integration", "refresh_queued" or "waiting_for_credentials". Signature is stable
+    """Return "no_integration", "sync_queued" or "waiting_for_credentials". Signature is stable
     (webhook worker contract)."""
     company_id = _get(event, "company_id")
     project_id = _get(event, "procore_project_id", "project_id")
-    if company_id is None or project_id is None:
+    resource_name = _get(event, "resource_name")
+    tool = tool_of(resource_name)
+    if company_id is None or project_id is None or tool is None:
         return "no_integration"
     integrations = db.session.scalars(select(Integration).where(
         Integration.company_id == int(company_id), Integration.procore_project_id == int(project_id),
-        Integration.status == "active")).all()
+        Integration.tool == tool, Integration.status == "active").order_by(Integration.id)).all()
     outcome = "no_integration"
     for integration in integrations:
         if project_accounts(integration.company_id, integration.procore_project_id, integration.account_id):
-            start_run(integration, "refresh")
-            outcome = "refresh_queued"
+            queue_event(integration, resource_name, _get(event, "resource_id"))
+            outcome = "sync_queued"
         else:
             record_unverified(integration, event)
-            outcome = outcome if outcome == "refresh_queued" else "waiting_for_credentials"
+            outcome = outcome if outcome == "sync_queued" else "waiting_for_credentials"
     db.session.commit()
     return outcome
 

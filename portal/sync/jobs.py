@@ -18,12 +18,13 @@ from sqlalchemy.orm import aliased
 
 from portal.extensions import db
 from portal.models import Integration, SyncRun
-from portal.models.integrations import ACTIVE_RUN_STATUSES, FAILED, QUEUED, RUNNING, STOPPING
+from portal.models.integrations import ACTIVE_RUN_STATUSES, EVENT, FAILED, QUEUED, REFRESH, RUNNING, STOPPING
 from portal.models.tenancy import utcnow
 from portal.sync import removal
 
 JOB_TIMEOUT = 6 * 3600  # a large import takes minutes to hours; the heartbeat, not RQ, detects death
 SWEEP_EVERY = 60
+MAX_EVENT_REFS = 500  # resources one event run gathers; more at once are a whole refresh
 
 
 def queue() -> Queue:
@@ -43,16 +44,55 @@ def enqueue(run: SyncRun) -> None:
     ensure_sweeper()
 
 
+def lock_integration(integration_id: int) -> None:
+    """Serialise the writers of an integration's queued runs until the next commit: a row lock on
+    PostgreSQL, the write lock on SQLite (a plain SELECT takes neither)."""
+    db.session.execute(update(Integration).where(Integration.id == integration_id)
+                       .values(status=Integration.status))
+
+
+def _queued(integration_id: int) -> SyncRun | None:
+    return db.session.scalar(select(SyncRun).where(SyncRun.integration_id == integration_id,
+                                                   SyncRun.status == QUEUED).order_by(SyncRun.id).limit(1))
+
+
 def start_run(integration: Integration, kind: str) -> SyncRun:
-    """Debounced: an integration has at most one queued run; a queued one is returned as is."""
-    queued = db.session.scalar(select(SyncRun).where(SyncRun.integration_id == integration.id,
-                                                     SyncRun.status == QUEUED))
+    """Debounced: an integration has at most one queued run; a queued one is returned as is (a queued
+    event run asked for a whole refresh becomes one)."""
+    lock_integration(integration.id)
+    queued = _queued(integration.id)
     if queued is not None:
+        if queued.kind == EVENT and kind != EVENT:
+            queued.kind, queued.scope = kind, None
+        db.session.commit()
         return queued
     run = create_run(integration, kind)
     db.session.commit()  # the row before the job (RELIABILITY 10)
     enqueue(run)
     return run
+
+
+def queue_event(integration: Integration, resource_name: str, resource_id: int | None) -> SyncRun:
+    """A webhook event for this integration (R4): the queued event run gathers every resource named
+    while it waits (coalesced, each once); a queued full run already covers it. An event without a
+    resource id, or too many at once, asks for a whole refresh instead."""
+    if resource_id is None:
+        return start_run(integration, REFRESH)
+    lock_integration(integration.id)
+    queued, ref = _queued(integration.id), [resource_name, int(resource_id)]
+    if queued is None:
+        run = SyncRun(integration_id=integration.id, kind=EVENT, scope=[ref], status=QUEUED)
+        db.session.add(run)
+        db.session.commit()
+        enqueue(run)
+        return run
+    if queued.kind == EVENT and ref not in (queued.scope or []):
+        if len(queued.scope or []) >= MAX_EVENT_REFS:
+            queued.kind, queued.scope = REFRESH, None
+        else:
+            queued.scope = [*(queued.scope or []), ref]  # a new list: the JSON column sees the change
+    db.session.commit()
+    return queued
 
 
 def claim(run_id: int) -> str:
@@ -64,8 +104,7 @@ def claim(run_id: int) -> str:
     integration_id = db.session.scalar(select(SyncRun.integration_id).where(SyncRun.id == run_id))
     if integration_id is None:
         return "taken"
-    # Serialise claims per integration: the row lock (PostgreSQL; SQLite has one writer anyway).
-    db.session.execute(select(Integration.id).where(Integration.id == integration_id).with_for_update())
+    lock_integration(integration_id)  # claims and queued-run writers of one integration take turns
     other = aliased(SyncRun)
     busy = exists().where(other.integration_id == integration_id, other.id != run_id,
                           other.status.in_((RUNNING, STOPPING)))

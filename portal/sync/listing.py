@@ -21,8 +21,9 @@ _END = object()
 
 
 class Listing:
-    def __init__(self, app: Flask, account_id: int, target, mapper):
-        self.app, self.account_id, self.target, self.mapper = app, account_id, target, mapper
+    def __init__(self, app: Flask, account_id: int, target, mapper, refs: list | None = None):
+        """`refs`: only the resources webhook events named (mapper.list_refs), else everything selected."""
+        self.app, self.account_id, self.target, self.mapper, self.refs = app, account_id, target, mapper, refs
         self.queue: queue.Queue = queue.Queue(maxsize=AHEAD)
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._produce, name="sync-list", daemon=True)
@@ -58,7 +59,9 @@ class Listing:
 
             try:
                 client = client_for(DbCredential(self.account_id))
-                for item in self.mapper.list_remote(client, self.target):
+                items = (self.mapper.list_remote(client, self.target) if self.refs is None
+                         else self.mapper.list_refs(client, self.target, self.refs))
+                for item in items:
                     if not self._put(item):
                         return
             except BaseException as error:  # noqa: BLE001 - re-raised in the run thread by items()

@@ -17,6 +17,11 @@ LIVE = "live"        # in Procore, in the selection
 DELETED = "deleted"  # seen in Procore's recycle bin: proof that Procore deleted it
 HIDDEN = "hidden"    # the account cannot see it (403, or 404 while its parent lists it): no proof of anything
 ABSENT = "absent"    # a direct read answered 404: proof only from an account that is Admin on the tool
+OUTSIDE = "outside"  # it exists, but not (or no longer) inside the selection: leaves cBox, read by an Admin
+
+
+class FullRefreshNeeded(Exception):
+    """An event names a resource that cannot be applied item by item: refresh the whole integration."""
 
 
 @dataclass(frozen=True)

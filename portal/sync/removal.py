@@ -33,6 +33,12 @@ class Sightings:
     seen: set = field(default_factory=set)
     deleted: set = field(default_factory=set)
     hidden: set = field(default_factory=set)
+    absent: set = field(default_factory=set)  # a direct read answered 404
+    outside: set = field(default_factory=set)  # exists, but not inside the selection (event runs)
+
+    @property
+    def named(self) -> set:
+        return self.deleted | self.hidden | self.absent | self.outside
 
     def under(self, link: SyncItem, links: dict, keys: set) -> bool:
         """Is the link, or a folder above it (as the links remember the tree), one of `keys`?"""
@@ -45,8 +51,12 @@ class Sightings:
         return False
 
 
-def unseen(links: dict, sightings: Sightings) -> list[SyncItem]:
-    return [link for key, link in links.items() if key not in sightings.seen and link.id is not None]
+def unseen(links: dict, sightings: Sightings, named_only: bool = False) -> list[SyncItem]:
+    """Linked items the listing did not see live. An event run lists only what its events named, so
+    only those items (and what is below a named folder) are candidates, never the rest."""
+    named = sightings.named
+    return [link for key, link in links.items() if key not in sightings.seen and link.id is not None
+            and (not named_only or sightings.under(link, links, named))]
 
 
 def sort_proof(links: dict, sightings: Sightings, gone: list[SyncItem], admin: bool,

@@ -22,14 +22,14 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Company, HookCheck
+from portal.procore.resources import SUBSCRIBED
 from portal.procore import (PaginationIncomplete, ProcoreAuthError, ProcoreError, ProcoreNotFound,
                             ProcorePermissionError)
 from portal.webhooks import secrets, states
 
-# Documents, Photos and Drawings resources (procore-api.md §6; names are third-party [L]).
+# Documents, Photos and Drawings resources (portal/procore/resources.py; names are third-party [L]).
 # Only those Procore offers in GET /webhooks/resources are required.
-WANTED_RESOURCES = ("Project Folders", "Project Files", "Project File Versions", "Images", "Image Categories",
-                    "Drawings", "Drawing Revisions")
+WANTED_RESOURCES = SUBSCRIBED
 EVENTS = ("create", "update", "delete")
 BAD_OUTCOMES = ("retried", "failed", "discarded")
 # Failing deliveries do not block: Procore retries them and the refresh reconciles (RELIABILITY 9).

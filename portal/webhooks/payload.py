@@ -10,13 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-# Resources whose events can change what we copy (Documents, Photos, Drawings; SPEC R14).
-# The names are third-party observations [L] (procore-api.md §6 "Resource discovery").
-HANDLED_RESOURCES = frozenset({
-    "Project Folders", "Project Files", "Project File Versions", "File Versions",
-    "Images", "Image Categories",
-    "Drawings", "Drawing Revisions", "Drawing Sets", "Drawing Areas", "Drawing Uploads",
-})
+from portal.procore.resources import HANDLED as HANDLED_RESOURCES  # one list for receiver, hooks and router
+
 KEY_MAX = 100
 
 

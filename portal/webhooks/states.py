@@ -64,7 +64,8 @@ EVENT_LABELS = {
     "ignored": (_l("Ignored"), "neutral"),
     "self_originated": (_l("Our own change"), "neutral"),
 }
-OUTCOME_LABELS = {"no_integration": _l("no integration"), "refresh_queued": _l("refresh queued")}
+OUTCOME_LABELS = {"no_integration": _l("no integration"), "refresh_queued": _l("refresh queued"),
+                  "sync_queued": _l("sync queued"), "waiting_for_credentials": _l("waiting for valid credentials")}
 
 
 def event_label(status: str):

@@ -144,8 +144,9 @@ def test_stop_a_queued_run_and_resume(app, db, procore_sandbox, world, signed_in
 
 
 @pytest.mark.keeps_sandbox
-def test_webhook_events_queue_one_debounced_refresh(app, db, procore_sandbox, world, signed_in):
-    """The webhook worker's entry point: no integration → "no_integration"; else one queued refresh."""
+def test_webhook_events_queue_one_debounced_run(app, db, procore_sandbox, world, signed_in):
+    """The webhook worker's entry point: no integration → "no_integration"; else one queued event run
+    that gathers the resources named (R4)."""
     from portal.models import SyncRun
     from portal.sync.events import apply_event
 
@@ -157,11 +158,12 @@ def test_webhook_events_queue_one_debounced_refresh(app, db, procore_sandbox, wo
                                            "folder_ids": [root["id"]], "csrf_token": csrf_token(signed_in)})
     burst(app)
     with app.app_context():
-        assert apply_event(event) == "refresh_queued"
-        assert apply_event(SimpleNamespace(**event)) == "refresh_queued"
+        assert apply_event(event) == "sync_queued"
+        assert apply_event(SimpleNamespace(**event)) == "sync_queued"
         assert apply_event({**event, "procore_project_id": 1}) == "no_integration"
+        assert apply_event({**event, "resource_name": "Images"}) == "no_integration", "no Photos integration"
         kinds = [(r.kind, r.status) for r in db.session.scalars(select(SyncRun).order_by(SyncRun.id))]
-    assert kinds == [("import", "done"), ("refresh", "queued")]
+    assert kinds == [("import", "done"), ("refresh", "queued")], "an event without a resource id: a refresh"
     burst(app)
     with app.app_context():
         assert db.session.scalars(select(SyncRun.status).order_by(SyncRun.id)).all() == ["done", "done"]

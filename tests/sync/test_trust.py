@@ -428,10 +428,10 @@ def test_events_during_a_run_queue_one_follow_up(app, db, procore_sandbox, world
     event = {"company_id": world.company_id, "procore_project_id": world.project_id, "resource_name": "Project Files"}
     with app.app_context():
         assert claim(run_id) == "claimed"  # the import is running (on another worker)
-        assert apply_event(event) == "refresh_queued"
+        assert apply_event(event) == "sync_queued"
         follow_up = db.session.scalar(select(SyncRun.id).where(SyncRun.status == "queued"))
         assert run_sync(follow_up) == "deferred", "no second writer on the same integration"
         for _ in range(3):
-            assert apply_event(event) == "refresh_queued"
+            assert apply_event(event) == "sync_queued"
         statuses = db.session.scalars(select(SyncRun.status).order_by(SyncRun.id)).all()
     assert statuses == ["running", "queued"]
