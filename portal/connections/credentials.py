@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal import db_boundary
 from portal.connections import crypto
 from portal.extensions import db
 from portal.models import AccountStatus, ProcoreAccount, ProjectCredential
@@ -98,6 +99,8 @@ def client_for(credential) -> ProcoreClient:
         # A pair read at most 2 s ago instead of a DB read + decryption per request; a 401 or a
         # near expiry still re-reads the stored pair under the refresh lock (RELIABILITY 19).
         token_cache_seconds=config.get("PROCORE_TOKEN_CACHE_SECONDS", 2.0),
+        # Every attempt first ends this thread's database transaction (no lock held while Procore answers).
+        before_call=db_boundary.before_network_call,
     )
 
 

@@ -44,6 +44,7 @@ def eligible_project(client, company, account, project_id: int) -> tuple[Project
 
 def import_page(client, company, account, project_id: int):
     choice, block = eligible_project(client, company, account, project_id)
+    db.session.commit()  # the gate's webhook check (a HookCheck row) before the next Procore call (db_boundary)
     root = None if block else client.root_folder(account.procore_company_id, project_id)
     return choice, block, root
 
