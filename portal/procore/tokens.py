@@ -7,6 +7,10 @@ take a per-account lock (Redis when available, else a process-local lock),
 RE-READ the stored pair (another worker may have refreshed while we waited),
 refresh only if the stored token is still the one that failed or is about to
 expire, and ``credential.save()`` the new pair BEFORE anyone uses it.
+
+"About to expire" is within the refresh margin: the smaller of ``margin``
+(60 s) and a tenth of the token's lifetime (``expires_at - created_at``), so a
+10-second token is refreshed in its last second, not before every call.
 """
 from __future__ import annotations
 
@@ -62,8 +66,15 @@ class TokenManager:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
 
+    def margin_for(self, pair: TokenPair) -> float:
+        """Seconds before expiry to refresh: min(margin, a tenth of the lifetime); margin if unknown."""
+        if pair.created_at is None or pair.expires_at is None:
+            return self.margin
+        lifetime = (pair.expires_at - pair.created_at).total_seconds()
+        return min(self.margin, lifetime / 10) if lifetime > 0 else self.margin
+
     def _usable(self, pair: TokenPair) -> bool:
-        return not pair.expires_within(self.margin, self._now())
+        return not pair.expires_within(self.margin_for(pair), self._now())
 
     def _load(self, fresh: bool) -> TokenPair:
         cached = self._cached
@@ -80,7 +91,7 @@ class TokenManager:
         self._cached = None
 
     def current(self) -> TokenPair:
-        """The stored pair, refreshed first if it expires within ``margin`` s."""
+        """The stored pair, refreshed first if it expires within the refresh margin."""
         pair = self._load(fresh=False)
         if self._usable(pair):
             return pair
