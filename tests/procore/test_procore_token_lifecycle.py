@@ -1,13 +1,16 @@
-"""The refresh margin scales with the token's lifetime: short tokens are not refreshed before every
-call (issue 10; RELIABILITY 19)."""
+"""Refresh margin scaled to the token's lifetime, and a refreshed pair whose save failed (issue 10;
+RELIABILITY 19: single-use refresh tokens, each used once)."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs
 
 import pytest
+import responses
 
-from portal.procore import InMemoryCredential, TokenPair
+from portal.procore import CredentialStoreError, InMemoryCredential, TokenPair
+from portal.procore import tokens as token_module
 from portal.procore.tokens import TokenManager
 
 from .conftest import API, LOGIN, make_pair
@@ -62,3 +65,68 @@ def test_ten_second_tokens_are_refreshed_in_their_last_second_not_before_every_c
     assert rsps.calls[-1].request.headers["Authorization"] == "Bearer access-2"
     assert len(sent_refresh_tokens(rsps)) == 1
     assert [p.access_token for p in cred.saved] == ["access-2"]
+
+
+class FlakyCredential(InMemoryCredential):
+    """Its store is "locked" while `broken`: save raises, as DbCredential.save does after its retries."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.broken, self.attempts = True, 0
+
+    def save(self, pair):
+        self.attempts += 1
+        if self.broken:
+            raise CredentialStoreError("could not store the refreshed Procore token pair: OperationalError")
+        super().save(pair)
+
+
+@pytest.fixture
+def flaky(clock):
+    cred = FlakyCredential("acct-flaky", make_pair(clock.time() - 6000))  # a 90-minute token, expired
+    yield cred
+    token_module._drop_unsaved(cred.account_key)
+
+
+def test_a_pair_whose_save_failed_is_used_kept_and_stored_later(make_client, rsps, clock, flaky, caplog):
+    rsps.post(TOKEN, json=refreshed(clock, 2, expires_in=5400))
+    rsps.get(ME, json={"id": 1})
+    pc = make_client(credential=flaky)
+    with caplog.at_level(logging.INFO):
+        assert pc.me().id == 1
+        assert rsps.calls[-1].request.headers["Authorization"] == "Bearer access-2"
+        assert flaky.load().access_token == "access-1"  # not stored yet
+        # Another client of the same account in this process (another download thread): the new pair,
+        # not the stored one whose refresh token Procore has consumed.
+        assert make_client(credential=flaky).me().id == 1
+        assert rsps.calls[-1].request.headers["Authorization"] == "Bearer access-2"
+        attempts = flaky.attempts
+        pc.me()  # the next attempt is not due yet
+        assert flaky.attempts == attempts
+        flaky.broken = False
+        clock.sleep(2)
+        pc.me()
+    assert flaky.load().access_token == "access-2" and flaky.attempts == attempts + 1
+    assert token_module._unsaved_entry(flaky.account_key) is None
+    assert sent_refresh_tokens(rsps) == ["refresh-1"]  # each refresh token used once
+    assert flaky.needs_reauth_reason is None
+    assert "could not be stored" in caplog.text and "CredentialStoreError" in caplog.text
+    for secret in ("access-2", "refresh-2", "access-1", "refresh-1"):
+        assert secret not in caplog.text
+
+
+def test_a_refresh_while_the_pair_is_unsaved_spends_the_new_refresh_token(make_client, rsps, clock, flaky):
+    """The stored refresh token is consumed: a refresh after a failed save must send the one kept in memory."""
+    rsps.post(TOKEN, json=refreshed(clock, 2, expires_in=5400))
+    rsps.post(TOKEN, json=refreshed(clock, 3, expires_in=5400))
+    rsps.get(ME, status=401, match=[responses.matchers.header_matcher({"Authorization": "Bearer access-2"})])
+    rsps.get(ME, json={"id": 1}, match=[responses.matchers.header_matcher({"Authorization": "Bearer access-3"})])
+    pc = make_client(credential=flaky)
+    assert pc.me().id == 1  # refresh-1 -> access-2 (not stored), refused -> refresh-2 -> access-3 (not stored)
+    assert sent_refresh_tokens(rsps) == ["refresh-1", "refresh-2"]
+    assert flaky.load().access_token == "access-1" and flaky.needs_reauth_reason is None
+    flaky.broken = False
+    clock.sleep(2)
+    assert pc.me().id == 1
+    assert flaky.load().access_token == "access-3" and flaky.load().refresh_token == "refresh-3"
+    assert sent_refresh_tokens(rsps) == ["refresh-1", "refresh-2"]
