@@ -134,6 +134,9 @@ def load_config(env: str | None = None) -> dict:
     })
     # Webhook receiver (RELIABILITY 6): the longest a delivery waits on Redis before leaving the
     # enqueue to the sweeper; SQLite only: SQLITE_SYNCHRONOUS=FULL fsyncs every commit (default NORMAL, WAL).
+    # No database transaction stays open across a network call (portal/db_boundary.py): on, a pending
+    # write at a Procore call raises (development and tests); off, it is logged and committed first.
+    config["STRICT_DB_BOUNDARY"] = _bool("STRICT_DB_BOUNDARY", not production)
     config.update({
         "WEBHOOK_REDIS_TIMEOUT": float(_env("WEBHOOK_REDIS_TIMEOUT", "0.05")),
         "SQLITE_SYNCHRONOUS": _env("SQLITE_SYNCHRONOUS", "NORMAL"),

@@ -8,7 +8,7 @@ from flask import Flask, has_request_context, request, session
 from flask_login import AnonymousUserMixin
 
 from config import BASE_DIR, load_config
-from portal import redis_conn
+from portal import db_boundary, redis_conn
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate, tune_sqlite
 
 
@@ -43,6 +43,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     tune_sqlite(app)  # WAL + synchronous=NORMAL, SQLite only
+    db_boundary.init_app(app)  # no transaction open across a network call
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)

@@ -4,6 +4,8 @@
   revokes the grant issued with it (RFC 6749 4.1.2 "SHOULD"; stricter reading).
 * Refresh tokens rotate and are single use; the old ACCESS token of the grant dies as
   soon as its refresh token is used (stricter, unverified; see api.lookup_token).
+  Counters: ``tokens_refreshed`` (refresh grants answered) and ``refresh_token_reused``
+  (a refresh token presented again after it was used: answered ``invalid_grant``).
 * client_credentials: the client's Developer Managed Service Account; no refresh token.
 * Every token records its client_id (used as metadata.source_application_id).
 """
@@ -178,6 +180,9 @@ def token():
         code.token_id = tok.id
     elif grant == "refresh_token":
         old = s.scalars(select(Token).where(Token.refresh_token == str(data.get("refresh_token") or ""))).first()
+        if old is not None and old.refreshed_at is not None:
+            # A client presenting a refresh token a second time lost the pair the first use returned.
+            state().stats.incr("refresh_token_reused")
         if old is None or old.client_id != c["client_id"] or old.revoked_at is not None \
                 or old.refreshed_at is not None:
             return _oauth_error(400, "invalid_grant", "The refresh token is invalid, revoked or already used.")

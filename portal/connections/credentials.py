@@ -3,20 +3,39 @@
 Each read and write uses its own short session and commits at once: the refresh token
 is single-use, so a new pair must be durable before it is used (RELIABILITY 19), whatever
 the caller's own transaction does later.
+
+A write (a refreshed pair, a needs-re-authorization mark) never queues behind another
+transaction for long: its lock waits are cut to ``WRITE_LOCK_TIMEOUT`` (SQLite's busy timeout,
+PostgreSQL's ``lock_timeout``), and a failed attempt is retried with backoff for at most
+``WRITE_RETRY_FOR`` seconds. The caller may be the very request or job whose own open transaction
+holds the lock (portal/db_boundary.py is there so that it never does), and waiting on it would
+only end in "database is locked". After that ``save`` raises ``CredentialStoreError``: the
+token manager keeps the new pair in memory and saves it again on a later call. Failures are
+logged by type only: a database error may quote the statement's parameters (the ciphertext).
 """
 from __future__ import annotations
 
+import logging
+import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Callable, Iterator
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from portal import db_boundary
 from portal.connections import crypto
 from portal.extensions import db
 from portal.models import AccountStatus, ProcoreAccount, ProjectCredential
-from portal.procore import ProcoreAuthError, ProcoreClient, TokenPair
+from portal.procore import CredentialStoreError, ProcoreAuthError, ProcoreClient, TokenPair
+
+log = logging.getLogger(__name__)
+WRITE_LOCK_TIMEOUT = 0.5  # s: the longest one attempt waits on another transaction's lock
+WRITE_RETRY_FOR = 3.0  # s: attempts stop after this; the token manager tries again later
 
 
 class NoValidCredentials(RuntimeError):
@@ -61,6 +80,52 @@ class DbCredential:
     def _session(self) -> Session:
         return Session(db.engine, expire_on_commit=False)
 
+    @contextmanager
+    def _write_session(self) -> Iterator[Session]:
+        """A session of its own whose lock waits last at most ``WRITE_LOCK_TIMEOUT``."""
+        millis = max(1, int(WRITE_LOCK_TIMEOUT * 1000))
+        with db.engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # the busy timeout belongs to the pooled connection: set it back afterwards
+                previous = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {millis}")
+                conn.commit()
+            try:
+                with Session(bind=conn, expire_on_commit=False) as session:
+                    if not sqlite:
+                        session.execute(text(f"SET LOCAL lock_timeout = '{millis}ms'"))
+                    yield session
+            finally:
+                if sqlite:
+                    try:
+                        conn.rollback()
+                        conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(previous)}")
+                        conn.commit()
+                    except DBAPIError:
+                        conn.invalidate()  # never hand a short timeout back to the pool
+
+    def _write(self, what: str, change: Callable[[ProcoreAccount], bool]) -> None:
+        """Apply `change` to the account row and commit, retrying for ``WRITE_RETRY_FOR`` s.
+
+        `change` returns False when there is nothing to write. Raises CredentialStoreError."""
+        deadline, delay, attempt = time.monotonic() + WRITE_RETRY_FOR, 0.05, 0
+        while True:
+            attempt += 1
+            try:
+                with self._write_session() as session:
+                    account = session.get(ProcoreAccount, self.account_id, with_for_update=True)
+                    if account is not None and change(account):
+                        session.commit()
+                return
+            except DBAPIError as error:
+                failure = f"{type(error).__name__} ({type(error.orig).__name__})"
+                if time.monotonic() + delay > deadline:
+                    log.error("could not %s for %r after %d attempts: %s", what, self, attempt, failure)
+                    raise CredentialStoreError(f"could not {what}: {failure}") from None
+                log.warning("could not %s for %r (attempt %d: %s); retrying", what, self, attempt, failure)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
     def load(self) -> TokenPair:
         with self._session() as session:
             account = session.get(ProcoreAccount, self.account_id)
@@ -69,19 +134,27 @@ class DbCredential:
             return load_pair(account)
 
     def save(self, pair: TokenPair) -> None:
-        with self._session() as session:
-            account = session.get(ProcoreAccount, self.account_id, with_for_update=True)
+        def change(account: ProcoreAccount) -> bool:
+            if account.status == AccountStatus.REVOKED:
+                return False  # disconnected meanwhile: its tokens stay erased (RELIABILITY 21)
             store_pair(account, pair)
-            session.commit()
+            return True
+
+        self._write("store the refreshed Procore token pair", change)
 
     def mark_needs_reauth(self, reason: str) -> None:
-        with self._session() as session:
-            account = session.get(ProcoreAccount, self.account_id)
-            if account is not None and account.status == AccountStatus.VALID:
-                account.status = AccountStatus.NEEDS_REAUTH
-                account.last_error = reason[:500]
-                account.last_error_at = datetime.now(timezone.utc)
-                session.commit()
+        def change(account: ProcoreAccount) -> bool:
+            if account.status != AccountStatus.VALID:
+                return False
+            account.status = AccountStatus.NEEDS_REAUTH
+            account.last_error = reason[:500]
+            account.last_error_at = datetime.now(timezone.utc)
+            return True
+
+        try:
+            self._write("mark the Procore account as needing a new login", change)
+        except CredentialStoreError:
+            pass  # logged; the next call meets the same refusal and marks it again
 
 
 def client_for(credential) -> ProcoreClient:
@@ -98,6 +171,8 @@ def client_for(credential) -> ProcoreClient:
         # A pair read at most 2 s ago instead of a DB read + decryption per request; a 401 or a
         # near expiry still re-reads the stored pair under the refresh lock (RELIABILITY 19).
         token_cache_seconds=config.get("PROCORE_TOKEN_CACHE_SECONDS", 2.0),
+        # Every attempt first ends this thread's database transaction (no lock held while Procore answers).
+        before_call=db_boundary.before_network_call,
     )
 
 

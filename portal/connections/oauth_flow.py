@@ -14,6 +14,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import current_app, session, url_for
 
+from portal import db_boundary
 from portal.procore import ProcoreBadResponse, ProcoreUnavailable, TokenPair
 
 STATE_KEY = "procore_oauth_states"
@@ -71,6 +72,7 @@ def consume_state(state: str | None) -> dict:
 
 def exchange_code() -> TokenPair:
     """Turn the callback's code into a validated token pair."""
+    db_boundary.before_network_call("POST /oauth/token (authorization code)")
     try:
         token = _client().authorize_access_token()
     except OAuthError as error:

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from flask import current_app
 from sqlalchemy import select
 
+from portal import db_boundary
 from portal.connections import crypto
 from portal.connections.credentials import client_for, load_pair, store_pair
 from portal.connections.oauth_flow import FlowError
@@ -137,6 +138,7 @@ def disconnect(account: ProcoreAccount) -> bool:
         oauth = ProcoreOAuth(config["PROCORE_LOGIN_URL"], config["PROCORE_CLIENT_ID"],
                              config["PROCORE_CLIENT_SECRET"])
         try:
+            db_boundary.before_network_call("POST /oauth/revoke")
             oauth.revoke(pair.refresh_token or pair.access_token)
             confirmed = True
         except ProcoreError as error:

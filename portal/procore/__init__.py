@@ -6,7 +6,7 @@ through a ``Credential`` (see credentials.py), Redis is passed in.
 """
 from .auth import ProcoreOAuth, TokenInfo
 from .client import ProcoreClient
-from .credentials import Credential, InMemoryCredential
+from .credentials import Credential, CredentialStoreError, InMemoryCredential
 from .errors import (PaginationIncomplete, ProcoreAuthError, ProcoreBadResponse,
                      ProcoreDownloadExpired, ProcoreDownloadTooLarge, ProcoreError,
                      ProcoreNotFound, ProcorePermissionError, ProcoreRateLimited,
@@ -20,7 +20,8 @@ from .models import (LEVELS, BulkTriggerResult, Company, Delivery, DocumentIndex
 from .pagination import parse_link_header
 
 __all__ = [
-    "ProcoreClient", "ProcoreOAuth", "TokenInfo", "Credential", "InMemoryCredential",
+    "ProcoreClient", "ProcoreOAuth", "TokenInfo", "Credential", "CredentialStoreError",
+    "InMemoryCredential",
     "parse_link_header",
     # errors
     "ProcoreError", "ProcoreAuthError", "ProcorePermissionError", "ProcoreNotFound",

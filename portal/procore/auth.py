@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlencode
 
@@ -68,16 +68,16 @@ class ProcoreOAuth:
     def exchange_code(self, code: str, redirect_uri: str) -> TokenPair:
         body = self._token_call({"grant_type": "authorization_code", "code": code,
                                  "redirect_uri": redirect_uri})
-        return TokenPair.from_api(body, require_refresh=True)
+        return TokenPair.from_api(body, now=self._now(), require_refresh=True)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         body = self._token_call({"grant_type": "refresh_token",
                                  "refresh_token": refresh_token})
-        return TokenPair.from_api(body, require_refresh=True)
+        return TokenPair.from_api(body, now=self._now(), require_refresh=True)
 
     def client_credentials(self) -> TokenPair:
         body = self._token_call({"grant_type": "client_credentials"})
-        return TokenPair.from_api(body, require_refresh=False)
+        return TokenPair.from_api(body, now=self._now(), require_refresh=False)
 
     def revoke(self, token: str) -> None:
         # Procore answers 200 even for an unknown token; revoking kills both
@@ -92,6 +92,10 @@ class ProcoreOAuth:
         return TokenInfo.from_api(_http.decode_json(resp, "GET", INFO_PATH))
 
     # -- internals ---------------------------------------------------------
+
+    def _now(self) -> datetime:
+        """The same clock as the token manager's expiry decisions."""
+        return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
 
     def _token_call(self, fields: dict[str, str]) -> Any:
         fields = {**fields, "client_id": self.client_id, "client_secret": self._secret}

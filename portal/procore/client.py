@@ -16,6 +16,10 @@ Request policy (see ``_send``):
 * 401 -> one refresh (serialised per account) and one retry; a second 401
   marks the credential as needing a new login;
 * 403/404/400/422 are permanent and raised at once.
+
+``before_call(description)``, when given, runs before every attempt (API and storage), before
+pacing and before a token refresh: the portal ends its database transaction there, so no lock is
+held while Procore answers (portal/db_boundary.py). This package itself never touches a database.
 """
 from __future__ import annotations
 
@@ -64,8 +68,10 @@ class ProcoreClient(CoreAPI, DocumentsAPI, MediaAPI, WebhooksAPI, TransferMixin,
                  requests_per_second: float | None = 2.0, burst: int = 4,
                  resolver: Resolver = system_resolver,
                  backoff_base: float = 1.0, backoff_cap: float = 30.0,
-                 redis_prefix: str = "procore", token_cache_seconds: float = 0.0) -> None:
+                 redis_prefix: str = "procore", token_cache_seconds: float = 0.0,
+                 before_call: Callable[[str], None] | None = None) -> None:
         self.api_base_url = api_base_url.rstrip("/")
+        self.before_call = before_call
         self.credential = credential
         self.timeout = timeout
         self.max_retries = max_retries
@@ -127,6 +133,8 @@ class ProcoreClient(CoreAPI, DocumentsAPI, MediaAPI, WebhooksAPI, TransferMixin,
         idempotent = method in IDEMPOTENT
         attempt, refreshed = 0, False
         while True:
+            if self.before_call is not None:
+                self.before_call(f"{method} {path}")
             pair = self.tokens.current()
             self.pacer.before_request()
             headers = {"Authorization": f"Bearer {pair.access_token}",

@@ -12,6 +12,10 @@ from .errors import ProcoreAuthError
 from .models import TokenPair
 
 
+class CredentialStoreError(RuntimeError):
+    """A new token pair could not be stored (the database is locked or down); worth retrying."""
+
+
 @runtime_checkable
 class Credential(Protocol):
     """One Procore login (a user's OAuth grant, or a DMSA service account).
@@ -21,9 +25,11 @@ class Credential(Protocol):
     * ``load()``: the CURRENT stored pair, read fresh each call (another worker
       may have refreshed it). Raise ``ProcoreAuthError(needs_reauth=True)`` if
       the account has no usable tokens (disconnected).
-    * ``save(pair)``: persist durably (commit) before returning; the client
-      uses the new access token only after ``save`` returns, because Procore's
-      refresh tokens are single-use.
+    * ``save(pair)``: persist durably (commit) before returning, without
+      waiting long on other transactions' locks. Raise ``CredentialStoreError``
+      when it cannot: Procore has already consumed the old refresh token, so the
+      token manager then keeps the new pair in memory, uses it, and calls
+      ``save`` again later (tokens.py).
     * ``mark_needs_reauth(reason)``: record that the user must log in again;
       the sync then stops using this account (SPEC R34 picks another).
     """

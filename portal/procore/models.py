@@ -196,7 +196,9 @@ class TokenPair:
         # expires_at is computed from OUR clock: Procore's created_at may be
         # skewed relative to this host, and the refresh decision is local.
         now = now or _utcnow()
-        created = p.opt_dt(d.get("created_at"), "created_at") or now
+        # created_at is Procore's, but never later than now: a Procore clock ahead of ours would
+        # shrink the lifetime (expires_at - created_at) that the refresh margin is a tenth of.
+        created = min(p.opt_dt(d.get("created_at"), "created_at") or now, now)
         return cls(access_token=access, refresh_token=refresh or None,
                    expires_at=now + timedelta(seconds=expires_in), created_at=created)
 

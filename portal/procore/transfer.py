@@ -106,6 +106,8 @@ class TransferMixin:
         headers = {**_NO_TOKEN_HEADERS, **kw.pop("headers", {})}
         attempt = 0
         while True:
+            if self.before_call is not None:
+                self.before_call(f"{method} {path} (storage)")
             if rewind:
                 rewind()
             started = self.clock()

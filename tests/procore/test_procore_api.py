@@ -107,7 +107,7 @@ def test_webhook_resources_and_triggers(pc, rsps):
 
 
 def test_proactive_refresh_failure_falls_back_to_a_still_valid_token(make_client, rsps, clock):
-    cred = InMemoryCredential("acct-fallback", make_pair(clock.time(), expires_in=30))
+    cred = InMemoryCredential("acct-fallback", make_pair(clock.time() - 5370))  # a 90-min token in its last 30 s
     pc = make_client(credential=cred)
     rsps.post(f"{LOGIN}/oauth/token", status=503)
     rsps.get(f"{API}/rest/v1.0/me", json={"id": 1})

@@ -145,7 +145,7 @@ def test_401_then_refresh_invalid_grant_marks_needs_reauth(make_client, credenti
 
 
 def test_proactive_refresh_when_expiring_within_60s(make_client, rsps, clock):
-    cred = InMemoryCredential("acct-exp", make_pair(clock.time(), expires_in=30))
+    cred = InMemoryCredential("acct-exp", make_pair(clock.time() - 5370))  # a 90-min token in its last 30 s
     pc = make_client(credential=cred)
     rsps.post(TOKEN, json=NEW)
     rsps.get(ME, json={"id": 1})

@@ -76,6 +76,7 @@ def healthy_hook(app, db, world: World) -> None:
         company = db.session.get(Company, world.company_id)
         client = client_for_account(db.session.get(ProcoreAccount, world.account_id))
         row = health.check(company, world.project_id, client, "test")
+        db.session.commit()  # as the repair view does: no write stays open across the next Procore call
         after, _failed = repair.apply(client, company, world.project_id, row, "test")
         assert health.block_reason(after) is None, after.state
 

@@ -73,6 +73,7 @@ def test_import_block_reason_names_the_other_endpoint(app, db, linked):
         company = db.session.get(Company, linked["company_id"])
         client = company_client(company)
         reason = import_block_reason(company, sb.project_id(ALAMOS), client)
+        db.session.commit()  # the caller commits the check before calling Procore again (db_boundary)
         assert "https://otra-app.example.com/procore/hooks" in reason
         assert "cbox-antiguo.example.com" in import_block_reason(company, sb.project_id(NUNOA), client)
 
