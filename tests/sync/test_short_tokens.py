@@ -28,13 +28,13 @@ MARGIN = TOKEN_LIFETIME / 10  # the portal refreshes a token in its last tenth (
 def start_import(app, db, world, folder_id: int) -> tuple[int, int]:
     """An integration of the whole project and its first run, committed; the test runs the job itself."""
     from portal.models import CboxFolder, ProcoreAccount, User
-    from portal.sync import service
+    from portal.sync import gate, service
 
     with app.app_context():
         user, account = db.session.get(User, world.user_id), db.session.get(ProcoreAccount, world.account_id)
         integration, run = service.create_integration(
             user, account, db.session.get(CboxFolder, world.documents_id),
-            service.ProjectChoice(world.project_id, "Hospital Regional Ñuñoa"), [folder_id], [])
+            gate.Verdict(world.project_id, "Hospital Regional Ñuñoa"), [folder_id], [])
         db.session.commit()
         return integration.id, run.id
 
@@ -42,11 +42,12 @@ def start_import(app, db, world, folder_id: int) -> tuple[int, int]:
 @pytest.mark.keeps_sandbox
 def test_ten_second_tokens_import_page_and_import(app, db, procore_sandbox, client, login_as, monkeypatch):
     from portal.models import AccountStatus, Integration, ProcoreAccount, SyncRun
+    from portal.sync import gate
     from portal.sync.jobs import run_sync
-    from portal.webhooks import health
 
     sb = procore_sandbox
     sb.control({"token_lifetime": TOKEN_LIFETIME})
+    monkeypatch.setitem(app.config, "HOOK_CHECK_MAX_AGE", 0)  # every page checks the hook afresh (a HookCheck row)
     started = time.monotonic()
     world = make_world(app, db, sb)  # its pair is a 10-second Procore token
     login_as(SimpleNamespace(email="admin@demo.test"))
@@ -69,17 +70,17 @@ def test_ten_second_tokens_import_page_and_import(app, db, procore_sandbox, clie
         open_page()
         open_page()
 
-    gate = health.import_block_reason
+    hook_block = gate.hook_block
 
     def gate_then_expire(*args, **kwargs):
-        reason = gate(*args, **kwargs)  # flushed a HookCheck row
+        reason = hook_block(*args, **kwargs)  # the webhook part of the gate (it may record a HookCheck row)
         expire()  # so the next call, the folder tree, refreshes: the issue's 500
         return reason
 
-    monkeypatch.setattr(health, "import_block_reason", gate_then_expire)
+    monkeypatch.setattr(gate, "hook_block", gate_then_expire)
     for _ in range(3):
         open_page()
-    monkeypatch.setattr(health, "import_block_reason", gate)
+    monkeypatch.setattr(gate, "hook_block", hook_block)
 
     oracle = Procore(sb, replace(world, token=sb.token(ADMIN, expires_in=3600)["access_token"]))  # its own grant
     root_id = oracle.root()["id"]
