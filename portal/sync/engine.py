@@ -354,7 +354,7 @@ class Execution:
         if error:
             run.error = error[:2000]
         removal.settle(self.links.values(), run.listing_complete, stopped=status == STOPPED, detail=error)
-        if run.listing_complete:
+        if run.listing_complete and run.kind != EVENT:  # only a whole listing decides deletions anew
             removal.supersede(run)
         db.session.commit()
         return status
