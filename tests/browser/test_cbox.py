@@ -14,25 +14,43 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def folder_id(app, db, make_company, make_user):
+def folder_id(app, db, make_company, make_user, make_account):
+    """Documentos/Procore of an integration whose links hold one item in each state (R7, issue 10)."""
     from portal.cbox import store
+    from portal.connections.credentials import record_integration
+    from portal.models import Integration, ProcoreAccount, SyncItem
+    from portal.sync.apply import set_state
+    from portal.sync.reasons import Reason
 
     company = make_company("Constructora Visual")
     make_user("jefa@cbox.test", "admin", company)
     make_user("obrero@cbox.test", "member", company)
+    account = make_account(company, "jefa@cbox.test")
     with app.app_context():
         docs = store.categorized_folder(store.create_project(company.id, "Torre Sur"), "documents")
         procore = store.ensure_folder(docs, "Procore", origin="procore")
-        store.set_status(store.create_folder(procore, "Especificaciones", origin="procore"), "syncing")
-        plans = store.create_folder(docs, "Planos de obra")
-        store.set_status(plans, "error", "Procore respondió 403: falta permiso Admin en Documents")
+        integration = Integration(company_id=company.id, cbox_folder_id=docs.id, procore_folder_id=procore.id,
+                                  procore_company_id=1, procore_project_id=2, procore_project_name="Torre Sur",
+                                  selections={}, status="active", account_id=account.id)
+        db.session.add(integration)
+        db.session.flush()
+        record_integration(db.session.get(ProcoreAccount, account.id), 2)
+        items = [(store.create_folder(procore, "Especificaciones", origin="procore"), "syncing", None),
+                 (store.create_folder(procore, "Planos de obra", origin="procore"), "error", Reason("forbidden"))]
         for name, status, reason in (("Acta de inicio.pdf", "synced", None),
-                                     ("Contrato firmado.pdf", "pending", "Sin credenciales válidas de Procore"),
-                                     ("Presupuesto viejo.xlsx", "pending_deletion", "Eliminado en Procore")):
-            item = store.add_file(docs, name, store.write_blob(io.BytesIO(name.encode() * 300)))
-            store.set_status(item, status, reason)
+                                     ("Contrato firmado.pdf", "pending", Reason("changed_unverified")),
+                                     ("Presupuesto viejo.xlsx", "pending_deletion", Reason("await_confirm"))):
+            items.append((store.add_file(procore, name, store.write_blob(io.BytesIO(name.encode() * 300)),
+                                         origin="procore"), status, reason))
+        for number, (item, status, reason) in enumerate(items):
+            folder = not hasattr(item, "folder_id")
+            link = SyncItem(integration_id=integration.id, procore_kind="folder" if folder else "file",
+                            procore_id=number + 1, name=item.name,
+                            **{"cbox_folder_id" if folder else "cbox_file_id": item.id})
+            set_state(link, status, reason)
+            db.session.add(link)
         db.session.commit()
-        return docs.id
+        return procore.id
 
 
 def test_folder_view_upload_status_icons_and_menu(app, live_server, page, console_errors, screenshots, folder_id,
@@ -48,15 +66,15 @@ def test_folder_view_upload_status_icons_and_menu(app, live_server, page, consol
     page.locator(".flash-success").get_by_text("2 archivos subidos").wait_for()
     assert page.get_by_role("link", name="Memoria descriptiva.pdf").is_visible()
     status = page.locator("tr", has_text="Planos de obra").locator(".cbox-status-error")
-    assert "falta permiso Admin" in status.get_attribute("title")
+    assert "Procore denegó el acceso (403)" in status.get_attribute("title")
     assert page.locator(".cbox-status-pending_deletion").count() == 1
+    assert page.locator("tr", has_text="Memoria descriptiva.pdf").locator(".cbox-status-local").count() == 1
     page.screenshot(path=str(screenshots / "cbox-01-folder-status.png"), full_page=True)
 
     menu = page.locator("tr", has_text="Planos de obra").locator("details.cbox-menu")
     menu.locator("summary").click()
     assert menu.get_by_role("menuitem", name="Mover…").is_visible()
-    if "integrations.new" in app.view_functions:  # the import wizard (issue 6 part B)
-        assert menu.get_by_role("menuitem", name="Importar desde… › Procore").is_visible()
+    assert menu.get_by_role("menuitem", name="Procore › Actualizar").is_visible()  # an integration writes here
     page.screenshot(path=str(screenshots / "cbox-02-folder-menu.png"), full_page=True)
 
     menu.get_by_label("Nuevo nombre").fill("Planos definitivos")
