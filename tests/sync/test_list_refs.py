@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.sync.helpers import Procore, make_world
-from tests.sync.media import mapper_call
+from tests.sync.media import album_images, albums, mapper_call
 
 LIVE, DELETED, ABSENT, OUTSIDE, HIDDEN = "live", "deleted", "absent", "outside", "hidden"
 
@@ -88,3 +88,53 @@ def test_documents_refs(app, db, procore_sandbox, world):
 
     _full_refresh(app, world, mapper, selections, [("Project Files", leame["id"]), ("Drawing Sets", 1)])
     _full_refresh(app, world, mapper, selections, [("Project File Versions", 4_999_999_999)])
+
+
+def test_photos_refs(app, db, procore_sandbox, world):
+    from portal.sync.photos import PhotosMapper
+
+    procore, mapper = Procore(procore_sandbox, world), PhotosMapper()
+    by_name = albums(procore)
+    avance, seguridad, fachada = (by_name[name]["id"] for name in ("Avance de obra", "Seguridad", "Fachada norte"))
+    unclassified = by_name["Unclassified"]["id"]
+    selections = {"albums": [avance, seguridad]}
+    photos = {image["filename"]: image["id"] for image in album_images(procore, avance)}
+    losa, moldajes, excavacion = (photos[name] for name in ("Losa nivel 3 – hormigonado.jpg", "Moldajes muros.png",
+                                                              "Excavación fundaciones.jpg"))
+
+    items = _refs(app, world, mapper, selections, [("Images", losa), ("Image Categories", avance), ("Images", losa),
+                                                   ("Image Categories", fachada)])
+    assert _shape(items) == [("folder", avance, None, LIVE), ("file", losa, avance, LIVE),
+                             ("folder", fachada, None, OUTSIDE)]
+    listed = _listed(app, world, mapper, selections)
+    assert listed[("folder", avance)] == RemoteItemLike(items[0]) and listed[("file", losa)] == items[1]
+
+    # R19: moved to a synced album → live there; to one that is not synced → OUTSIDE.
+    procore.send("PATCH", f"/rest/v1.0/images/{losa}", image={"image_category_id": seguridad})
+    procore.send("PATCH", f"/rest/v1.0/images/{moldajes}", image={"image_category_id": fachada})
+    procore.send("DELETE", f"/rest/v1.0/images/{excavacion}")  # to the recycle bin
+    items = _refs(app, world, mapper, selections, [("Images", losa), ("Images", moldajes), ("Images", excavacion),
+                                                   ("Images", 4_999_999_999)])
+    assert _shape(items) == [("folder", seguridad, None, LIVE), ("file", losa, seguridad, LIVE),
+                             ("file", moldajes, fachada, OUTSIDE), ("file", excavacion, avance, ABSENT),
+                             ("file", 4_999_999_999, None, ABSENT)]
+
+    # R20: an album deleted with its photos; one recovered goes to Unclassified: live only if that is synced.
+    procore.send("DELETE", f"/rest/v1.0/image_categories/{fachada}")
+    assert _shape(_refs(app, world, mapper, {"albums": [fachada]}, [("Image Categories", fachada),
+                                                                       ("Images", moldajes)])) == [
+        ("folder", fachada, None, ABSENT), ("file", moldajes, fachada, ABSENT)]
+    procore.send("POST", f"/rest/v1.0/images/{moldajes}/retrieve")
+    assert _shape(_refs(app, world, mapper, selections, [("Images", moldajes)])) == [
+        ("file", moldajes, unclassified, OUTSIDE)]
+    assert _shape(_refs(app, world, mapper, {"albums": [unclassified]}, [("Images", moldajes)])) == [
+        ("folder", unclassified, None, LIVE), ("file", moldajes, unclassified, LIVE)]
+
+    _full_refresh(app, world, mapper, selections, [("Images", losa), ("Drawings", 1)])
+
+
+def RemoteItemLike(item):
+    """The album folder as list_remote gives it (list_refs also knows its updated_at)."""
+    from dataclasses import replace
+
+    return replace(item, updated_at=None)
