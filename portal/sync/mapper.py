@@ -1,5 +1,5 @@
-"""What a Procore tool must provide to the sync engine: a Mapper (documents.py, photos.py;
-drawings plug in their own).
+"""What a Procore tool must provide to the sync engine: a Mapper (documents.py, photos.py,
+drawings.py).
 
 The engine never looks at Procore payloads: a mapper turns them into RemoteItems, parents
 before children, and says where each one lives in cBox. Items are planned by (kind, id),
@@ -46,8 +46,8 @@ class Mapper(Protocol):
 
     Ids: an item is (kind, id), unique within one integration. Ids are Procore's where Procore
     has one; a mapper may invent deterministic ids for folders Procore does not have as such
-    (photos: the "Unclassified" pseudo-album, a reserved negative id). Procore ids are positive,
-    so invented ones never clash.
+    (drawings: one discipline folder per area, a negative id; photos: the "Unclassified"
+    pseudo-album, a reserved negative id). Procore ids are positive, so invented ones never clash.
     """
 
     tool: str
@@ -96,14 +96,15 @@ class Mapper(Protocol):
         """Labels for the UI (e.g. the names of the selected roots)."""
 
 
-TOOLS = ("documents", "photos")  # the Procore tools an integration may copy (R14, R35)
+TOOLS = ("documents", "photos", "drawings")  # the Procore tools an integration may copy (R14, R35)
 
 
 def mapper_for(tool: str) -> Mapper:
     from portal.sync.documents import DocumentsMapper
+    from portal.sync.drawings import DrawingsMapper
     from portal.sync.photos import PhotosMapper
 
-    mappers = {"documents": DocumentsMapper(), "photos": PhotosMapper()}
+    mappers = {"documents": DocumentsMapper(), "photos": PhotosMapper(), "drawings": DrawingsMapper()}
     if tool not in mappers:
         raise ValueError(f"no sync mapper for the Procore tool {tool!r}")
     return mappers[tool]

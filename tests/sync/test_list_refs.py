@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.sync.helpers import Procore, make_world
-from tests.sync.media import album_images, albums, mapper_call
+from tests.sync.media import album_images, albums, areas, mapper_call, revision
 
 LIVE, DELETED, ABSENT, OUTSIDE, HIDDEN = "live", "deleted", "absent", "outside", "hidden"
 
@@ -138,3 +138,55 @@ def RemoteItemLike(item):
     from dataclasses import replace
 
     return replace(item, updated_at=None)
+
+
+def test_drawings_refs(app, db, procore_sandbox):
+    from portal.sync.drawings import DrawingsMapper, discipline_folder_id
+
+    world = make_world(app, db, procore_sandbox, project="Edificio Los Álamos", hook=False)
+    procore, mapper = Procore(procore_sandbox, world), DrawingsMapper()
+    by_name = areas(procore)
+    torre_a, torre_b = by_name["Torre A"]["id"], by_name["Torre B"]["id"]
+    disciplines = {d["name"]: d["id"] for d in procore.get(
+        f"/rest/v1.1/projects/{world.project_id}/drawing_disciplines")}
+    arq = disciplines["Arquitectura"]
+    selections = {"areas": [torre_a], "disciplines": [arq, disciplines["Estructura"]]}
+    a101_1, a101_2 = revision(procore, "A-101", "1", torre_a), revision(procore, "A-101", "2", torre_a)
+    a101 = a101_1["drawing_id"]
+    e102 = revision(procore, "E-102", "0", torre_a)  # obsolete: only listed with_obsolete
+    folder = discipline_folder_id(torre_a, arq)
+
+    # The drawing, named directly and through its unpublished revision 2: area, discipline, then the drawing
+    # at its CURRENT revision (1), once.
+    items = _refs(app, world, mapper, selections, [("Drawings", a101), ("Drawing Revisions", a101_2["id"]),
+                                                   ("Drawing Revisions", a101_1["id"])])
+    assert _shape(items) == [("folder", torre_a, None, LIVE), ("folder", folder, torre_a, LIVE),
+                             ("file", a101, folder, LIVE)]
+    assert items[-1].version_id == a101_1["id"] and items[-1].name == "A-101 Planta primer piso – sector oriente.pdf"
+    listed = _listed(app, world, mapper, selections)
+    assert [listed[(item.kind, item.id)] for item in items[1:]] == items[1:]
+    assert listed[("folder", torre_a)].name == items[0].name == "Torre A"
+
+    # R15: published → the new revision is the version; obsolete, never published, area or discipline not
+    # selected → OUTSIDE; unknown → ABSENT.
+    procore_sandbox._post("/_sandbox/drawings/publish", {"project_id": world.project_id, "revision_id": a101_2["id"]})
+    i101 = next(r for r in procore.get(f"/rest/v1.0/projects/{world.project_id}/drawing_revisions",
+                                       drawing_area_id=torre_a) if r["number"] == "I-101")
+    b101 = revision(procore, "A-101", "1", torre_b)
+    items = _refs(app, world, mapper, selections, [("Drawings", a101), ("Drawings", e102["drawing_id"]),
+                                                   ("Drawings", i101["drawing_id"]), ("Drawings", b101["drawing_id"]),
+                                                   ("Drawings", 4_999_999_999)])
+    assert _shape(items)[2:] == [("file", a101, folder, LIVE), ("file", e102["drawing_id"], None, OUTSIDE),
+                                 ("file", i101["drawing_id"], None, OUTSIDE),
+                                 ("file", b101["drawing_id"], None, OUTSIDE), ("file", 4_999_999_999, None, ABSENT)]
+    assert items[2].version_id == a101_2["id"]
+    a201 = revision(procore, "A-201", "0", torre_a)
+    procore.send("PATCH", f"/rest/v1.1/drawing_areas/{torre_a}/drawings/{a201['drawing_id']}",
+                 drawing={"obsolete": True})
+    assert _shape(_refs(app, world, mapper, selections, [("Drawing Revisions", a201["id"])])) == [
+        ("file", a201["drawing_id"], None, OUTSIDE)]
+    assert _shape(_refs(app, world, mapper, {"areas": [torre_a], "disciplines": [disciplines["Estructura"]]},
+                        [("Drawings", a101)])) == [("file", a101, None, OUTSIDE)]
+
+    for resource in ("Drawing Sets", "Drawing Uploads", "Drawing Areas", "Project Files"):
+        _full_refresh(app, world, mapper, selections, [("Drawings", a101), (resource, 1)])

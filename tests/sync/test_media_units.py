@@ -1,5 +1,6 @@
-"""Unit tests of the Photos mapper's own rules, on fake Procore answers (no sandbox): the "Unclassified"
-pseudo-album (open question 9), how a second import extends a selection (R3), and ref checking."""
+"""Unit tests of the Photos and Drawings mappers' own rules, on fake Procore answers (no sandbox): the
+"Unclassified" pseudo-album (open question 9), the synthetic discipline folder ids (R16), what counts as
+the current published revision (R15), how a second import extends a selection (R3), and ref checking."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -7,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from portal.procore import Image, ImageCategory
+from portal.procore import DrawingDiscipline, DrawingRevision, Image, ImageCategory
 
 
 def _image(image_id, album_id, name="a.jpg", size=10):
@@ -62,6 +63,36 @@ def test_a_listed_unclassified_album_is_an_ordinary_album():
     client = FakePhotos()
     client.albums.insert(0, ImageCategory(id=9, name="Unclassified", count=0))
     assert [c.id for c in album_choices(client, 1, 2)] == [9, 10]
+
+
+def test_discipline_folder_ids_are_negative_deterministic_and_distinct_per_area():
+    from portal.sync.drawings import discipline_folder_id
+
+    ids = {(area, discipline): discipline_folder_id(area, discipline)
+           for area in (5_000_000_101, 5_000_000_102) for discipline in (5_000_000_201, 5_000_000_202)}
+    assert len(set(ids.values())) == 4
+    assert all(-(2 ** 62) - 2 <= value <= -2 for value in ids.values())
+    assert discipline_folder_id(5_000_000_101, 5_000_000_201) == ids[(5_000_000_101, 5_000_000_201)]
+    assert discipline_folder_id(5_000_000_101, 5_000_000_201) != discipline_folder_id(5_000_000_201, 5_000_000_101)
+
+
+def _revision(**overrides):
+    values = dict(id=7, number="A-1", title="Planta", revision_number="1", current=True, obsolete=False,
+                  status="published", drawing_id=3, drawing_area_id=4, drawing_set_id=None,
+                  discipline=DrawingDiscipline(id=5, name="Arquitectura"), pdf_url="https://p/x.pdf", pdf_size=9,
+                  updated_at=None)
+    return DrawingRevision(**{**values, **overrides})
+
+
+@pytest.mark.parametrize("overrides, current", [
+    ({}, True), ({"status": None}, True), ({"status": "Published"}, True), ({"current": False}, False),
+    ({"status": "unpublished"}, False), ({"status": "pending review"}, False), ({"obsolete": True}, False)])
+def test_only_the_current_published_revision_counts(overrides, current):
+    from portal.sync.drawings import drawing_item, is_current
+
+    assert is_current(_revision(**overrides)) is current
+    item = drawing_item(_revision(), -9)
+    assert (item.id, item.version_id, item.name, item.parent_id) == (3, 7, "A-1 Planta.pdf", -9)
 
 
 def test_importing_again_extends_the_selection():
