@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from portal.cbox import store
@@ -24,8 +25,20 @@ def last_run(integration: Integration) -> SyncRun | None:
                              .order_by(SyncRun.id.desc()).limit(1))
 
 
-def documents_of(project) -> CboxFolder:
-    return store.categorized_folder(project, "documents")
+# What the pages call each Procore tool, and the cBox folder it lands in (SPEC "The data flow", R10).
+TOOL_LABELS = {"documents": _l("Procore Documents"), "photos": _l("Procore Photos"),
+               "drawings": _l("Procore Drawings")}
+
+
+def categorized_of(project) -> list[CboxFolder]:
+    """Documentos, Imágenes, Planos: where "Import from… › Procore" starts (R3)."""
+    return [store.categorized_folder(project, kind) for kind in TOOL_LABELS]
+
+
+def destination(integration: Integration) -> str:
+    """ "Imágenes/Procore": where an integration writes (R10)."""
+    folder = db.session.get(CboxFolder, integration.cbox_folder_id)
+    return f"{folder.name if folder is not None else '?'}/Procore"
 
 
 def integrations_for_folder(company_id: int, folder_id: int | None) -> list[Integration]:

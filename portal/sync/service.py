@@ -19,12 +19,13 @@ class NotAllowed(Exception):
     """A R32 requirement on the portal side is missing; str() says which."""
 
 
-def documents_folder(company_id: int, folder_id: int | None) -> CboxFolder | None:
-    """The company's categorized Documentos folder with that id (None otherwise: the view 404s)."""
+def categorized_folder(company_id: int, folder_id: int | None) -> CboxFolder | None:
+    """The company's categorized folder with that id whose kind names a Procore tool we sync
+    (Documentos → documents, Imágenes → photos, Planos → drawings); None otherwise: the view 404s."""
     if folder_id is None:
         return None
     folder = db.session.get(CboxFolder, folder_id)
-    if folder is None or folder.kind != "documents":
+    if folder is None or folder.kind not in TOOLS:
         return None
     project = db.session.get(CboxProject, folder.project_id)
     return folder if project.company_id == company_id else None
