@@ -92,8 +92,9 @@ class PhotosMapper:
                 images = (i for i in client.images(company_id, project_id) if i.image_category_id is None)
             elif album_id in listed:
                 name, images = listed[album_id].name, iter(client.images(company_id, project_id, album_id))
-            else:  # not in the complete album listing: read it to say why
-                yield _marker(FOLDER, album_id, None, _album_presence(client, company_id, project_id, album_id))
+            else:  # not in the complete album listing: read it to say why (readable yet unlisted: no proof)
+                presence = _album_presence(client, company_id, project_id, album_id)
+                yield _marker(FOLDER, album_id, None, HIDDEN if presence == LIVE else presence)
                 continue
             try:
                 first = next(images, None)  # the album may vanish between the two calls
@@ -150,14 +151,14 @@ class PhotosMapper:
 
 
 def _album_presence(client, company_id: int, project_id: int, album_id: int) -> str:
-    """An album missing from the album listing: ABSENT (404), HIDDEN (403, or readable though not listed)."""
+    """One album read directly: LIVE, ABSENT (404) or HIDDEN (403)."""
     try:
         client.image_category(company_id, project_id, album_id)
     except ProcoreNotFound:
         return ABSENT
     except ProcorePermissionError:
         return HIDDEN
-    return HIDDEN
+    return LIVE
 
 
 class _Refs:

@@ -132,6 +132,13 @@ def test_photos_refs(app, db, procore_sandbox, world):
 
     _full_refresh(app, world, mapper, selections, [("Images", losa), ("Drawings", 1)])
 
+    with mapper_call(app, world, {"albums": [seguridad, unclassified]}) as (client, target):
+        # verify claims DELETED only on permanently_deleted: a photo in the bin reads like a live one.
+        assert [mapper.verify(client, target, kind, item_id) for kind, item_id in (
+            ("file", losa), ("file", moldajes), ("file", excavacion), ("folder", seguridad), ("folder", avance),
+            ("folder", fachada))] == [LIVE, LIVE, OUTSIDE, LIVE, OUTSIDE, ABSENT]
+        assert mapper.describe(client, target) == {"albums": ["Seguridad", "Unclassified"]}
+
 
 def RemoteItemLike(item):
     """The album folder as list_remote gives it (list_refs also knows its updated_at)."""
@@ -190,3 +197,11 @@ def test_drawings_refs(app, db, procore_sandbox):
 
     for resource in ("Drawing Sets", "Drawing Uploads", "Drawing Areas", "Project Files"):
         _full_refresh(app, world, mapper, selections, [("Drawings", a101), (resource, 1)])
+
+    with mapper_call(app, world, selections) as (client, target):  # verify: one item read directly
+        assert [mapper.verify(client, target, kind, item_id) for kind, item_id in (
+            ("file", a101), ("file", e102["drawing_id"]), ("file", 4_999_999_999), ("folder", torre_a),
+            ("folder", torre_b), ("folder", folder), ("folder", discipline_folder_id(torre_b, arq)))] == [
+            LIVE, OUTSIDE, ABSENT, LIVE, OUTSIDE, LIVE, OUTSIDE]
+        assert mapper.describe(client, target) == {"areas": ["Torre A"], "disciplines": sorted(
+            ["Arquitectura", "Estructura"], key=lambda name: disciplines[name])}
