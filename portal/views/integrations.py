@@ -72,18 +72,19 @@ def new():
         return refusal
     account, client = context
     project_id = request.args.get("project_id", type=int)
-    tool, offer = folder.kind, {}
+    tool, offer, company_id = folder.kind, {}, account.procore_company_id
     try:
         if project_id is None:
             choices = gate.choices(client, current_user.company, folder)
             return render_template("integrations/new.html", folder=folder, choices=choices, project=None, tool=tool,
                                    label=progress.TOOL_LABELS[tool])
-        project = client.project(account.procore_company_id, project_id)
+        db.session.commit()  # nothing open across a Procore call
+        project = client.project(company_id, project_id)
         verdict = gate.judge(client, current_user.company, folder, project.id, project.name)
         if verdict.eligible:
-            db.session.commit()  # nothing open across the Procore calls below
-            offer = _offer(client, tool, account.procore_company_id, project_id)
-            offer["synced"] = _synced(folder, project_id)
+            synced = _synced(folder, project_id)
+            db.session.commit()
+            offer = {**_offer(client, tool, company_id, project_id), "synced": synced}
     except ProcoreAuthError:
         return redirect(url_for("procore.connect", account=account.id, next=request.full_path))
     except ProcoreError as error:
@@ -137,9 +138,11 @@ def create():
     if refusal or not EmptyForm().validate_on_submit():
         return refusal or abort(400)
     account, client = context
+    company_id = account.procore_company_id
     try:
         selection = _selection(folder.kind)
-        project = client.project(account.procore_company_id, request.form.get("project_id", type=int) or abort(400))
+        db.session.commit()  # nothing open across a Procore call
+        project = client.project(company_id, request.form.get("project_id", type=int) or abort(400))
         verdict = gate.judge(client, current_user.company, folder, project.id, project.name)
     except (ProcoreError, ValueError):
         abort(400)
