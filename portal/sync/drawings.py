@@ -136,10 +136,15 @@ class DrawingsMapper:
                 yield _marker(FOLDER, area_id, None, ABSENT)
                 continue
             current = {}
-            for revision in client.drawing_revisions(company_id, project_id, area_id):
-                if is_current(revision) and revision.drawing_area_id in (None, area_id):
-                    if not disciplines or (revision.discipline is not None and revision.discipline.id in disciplines):
+            try:
+                for revision in client.drawing_revisions(company_id, project_id, area_id):
+                    if is_current(revision) and revision.drawing_area_id in (None, area_id) and (
+                            not disciplines or (revision.discipline is not None
+                                                and revision.discipline.id in disciplines)):
                         current.setdefault(revision.drawing_id, revision)
+            except (ProcoreNotFound, ProcorePermissionError) as error:  # the area vanished, or cannot be read
+                yield _marker(FOLDER, area_id, None, ABSENT if isinstance(error, ProcoreNotFound) else HIDDEN)
+                continue
             yield areas.folder(area_id)
             yield from _area_tree(area_id, current.values())
 

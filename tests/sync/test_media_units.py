@@ -118,3 +118,38 @@ def test_refs_are_checked_deduplicated_and_unknown_resources_need_a_full_refresh
     for bad in ([("Drawing Uploads", 1)], [("Images", "x")], [("Images",)]):
         with pytest.raises(FullRefreshNeeded):
             checked(bad, ("Images",))
+
+
+class FakeDrawings:
+    """An unnamed default area (Procore may leave its name empty: open question 8) and an area that vanishes
+    between the area listing and its revisions."""
+
+    def drawing_areas(self, company_id, project_id):
+        from portal.procore import DrawingArea
+
+        return iter([DrawingArea(id=1, name=""), DrawingArea(id=2, name="Gone")])
+
+    def project(self, company_id, project_id):
+        return SimpleNamespace(name="Obra Sur")
+
+    def drawing_revisions(self, company_id, project_id, area_id=None, **kw):
+        from portal.procore import ProcoreNotFound
+
+        if area_id == 2:
+            raise ProcoreNotFound("not found in Procore", status=404)
+        return iter([_revision(id=7, drawing_id=3, number="A-2", drawing_area_id=1),
+                     _revision(id=8, drawing_id=4, number="A-1", drawing_area_id=1),
+                     _revision(id=9, drawing_id=5, current=False, status="unpublished", drawing_area_id=1),
+                     _revision(id=10, drawing_id=6, discipline=None, number="X-1", title=None, drawing_area_id=1),
+                     _revision(id=11, drawing_id=12, number="B-1", drawing_area_id=99)])  # another area's
+
+
+def test_an_unnamed_default_area_is_named_after_the_project_and_a_vanished_area_is_a_marker():
+    from portal.sync.drawings import DrawingsMapper, discipline_folder_id
+
+    items = list(DrawingsMapper().list_remote(FakeDrawings(), _target({"areas": [1, 2], "disciplines": []})))
+    folder = discipline_folder_id(1, 5)
+    assert [(i.kind, i.id, i.parent_id, i.name, i.presence) for i in items] == [
+        ("folder", 1, None, "Obra Sur", "live"), ("file", 6, 1, "X-1.pdf", "live"),
+        ("folder", folder, 1, "Arquitectura", "live"), ("file", 4, folder, "A-1 Planta.pdf", "live"),
+        ("file", 3, folder, "A-2 Planta.pdf", "live"), ("folder", 2, None, "", "absent")]
