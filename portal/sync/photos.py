@@ -28,6 +28,7 @@ only when Procore says `permanently_deleted`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import Iterator
 
 from portal.procore import Image, ProcoreNotFound, ProcorePermissionError
@@ -88,10 +89,12 @@ class PhotosMapper:
         seen: set[int] = set()
         for album_id in dict.fromkeys(selected_albums(integration.selections)):
             if album_id == UNCLASSIFIED:
-                name = UNCLASSIFIED_NAME
+                folder = RemoteItem(FOLDER, UNCLASSIFIED, None, UNCLASSIFIED_NAME)
                 images = (i for i in client.images(company_id, project_id) if i.image_category_id is None)
             elif album_id in listed:
-                name, images = listed[album_id].name, iter(client.images(company_id, project_id, album_id))
+                album = listed[album_id]
+                folder = RemoteItem(FOLDER, album.id, None, album.name, updated_at=album.updated_at)
+                images = iter(client.images(company_id, project_id, album_id))
             else:  # not in the complete album listing: read it to say why (readable yet unlisted: no proof)
                 presence = _album_presence(client, company_id, project_id, album_id)
                 yield _marker(FOLDER, album_id, None, HIDDEN if presence == LIVE else presence)
@@ -101,11 +104,8 @@ class PhotosMapper:
             except (ProcoreNotFound, ProcorePermissionError) as error:
                 yield _marker(FOLDER, album_id, None, ABSENT if isinstance(error, ProcoreNotFound) else HIDDEN)
                 continue
-            yield RemoteItem(FOLDER, album_id, None, name)
-            for image in ([first] if first is not None else []):
-                seen.add(image.id)
-                yield image_item(image, album_id)
-            for image in images:
+            yield folder
+            for image in chain([first] if first is not None else [], images):
                 if image.id not in seen:
                     seen.add(image.id)
                     yield image_item(image, album_id)

@@ -107,7 +107,7 @@ def test_photos_refs(app, db, procore_sandbox, world):
     assert _shape(items) == [("folder", avance, None, LIVE), ("file", losa, avance, LIVE),
                              ("folder", fachada, None, OUTSIDE)]
     listed = _listed(app, world, mapper, selections)
-    assert listed[("folder", avance)] == RemoteItemLike(items[0]) and listed[("file", losa)] == items[1]
+    assert listed[("folder", avance)] == items[0] and listed[("file", losa)] == items[1], "as the full listing"
 
     # R19: moved to a synced album → live there; to one that is not synced → OUTSIDE.
     procore.send("PATCH", f"/rest/v1.0/images/{losa}", image={"image_category_id": seguridad})
@@ -138,13 +138,6 @@ def test_photos_refs(app, db, procore_sandbox, world):
             ("file", losa), ("file", moldajes), ("file", excavacion), ("folder", seguridad), ("folder", avance),
             ("folder", fachada))] == [LIVE, LIVE, OUTSIDE, LIVE, OUTSIDE, ABSENT]
         assert mapper.describe(client, target) == {"albums": ["Seguridad", "Unclassified"]}
-
-
-def RemoteItemLike(item):
-    """The album folder as list_remote gives it (list_refs also knows its updated_at)."""
-    from dataclasses import replace
-
-    return replace(item, updated_at=None)
 
 
 def test_drawings_refs(app, db, procore_sandbox):
