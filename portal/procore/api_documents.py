@@ -45,6 +45,12 @@ class DocumentsAPI:
             "GET", f"/rest/v1.0/files/{int(file_id)}", company_id=company_id,
             params={"project_id": project_id}))
 
+    def file_version(self, company_id: int, project_id: int, version_id: int) -> FileVersion:
+        """One file version (its ``file_id`` names the file: webhook "Project File Versions")."""
+        return FileVersion.from_api(self.request(
+            "GET", f"/rest/v1.0/file_versions/{int(version_id)}", company_id=company_id,
+            params={"project_id": project_id}))
+
     def documents_index(self, company_id: int, project_id: int, *, sort: str | None = None,
                         view: str | None = None, per_page: int = 100,
                         **filters: Any) -> Iterator[DocumentIndexItem]:

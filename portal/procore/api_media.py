@@ -27,6 +27,11 @@ class MediaAPI:
         return self.paginate("/rest/v1.0/image_categories", company_id=company_id,
                              params={"project_id": project_id}, model=ImageCategory)
 
+    def image_category(self, company_id: int, project_id: int, category_id: int) -> ImageCategory:
+        return ImageCategory.from_api(self.request(
+            "GET", f"/rest/v1.0/image_categories/{int(category_id)}", company_id=company_id,
+            params={"project_id": project_id}))
+
     def create_image_category(self, company_id: int, project_id: int, name: str,
                               private: bool = False) -> ImageCategory:
         return ImageCategory.from_api(self.request(

@@ -15,9 +15,13 @@ from typing import Iterator
 from flask import current_app, has_app_context
 
 from portal.procore import File, Folder, ProcoreNotFound, ProcorePermissionError
-from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, RemoteItem
+from portal.sync import refs as refs_
+from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, FullRefreshNeeded, RemoteItem
 
 MAX_ANCESTORS = 100  # Procore nests folders at most ~100 deep; a longer chain is a loop
+MAX_PATH_READS = 50  # selected roots read to tell whether a folder an event names is on their path
+# Webhook resource names of the Documents tool (fact sheet §6; "File Versions" is the bare variant seen).
+FILES, FOLDERS, VERSIONS = "Project Files", "Project Folders", ("Project File Versions", "File Versions")
 LIST_THREADS = 4  # folders fetched ahead in parallel: one GET per folder made the listing the bottleneck
 
 
@@ -56,6 +60,12 @@ class DocumentsMapper:
         company_id, project_id = integration.procore_company_id, integration.procore_project_id
         read = client.folder if kind == FOLDER else client.file
         return _presence(lambda: read(company_id, project_id, item_id))[0]
+
+    def list_refs(self, client, integration, refs: list[tuple[str, int]]) -> Iterator[RemoteItem]:
+        """The files and folders webhook events named, read now (contract: mapper.Mapper.list_refs).
+        A version ref stands for its file; a folder ref yields the folder, not its contents."""
+        wanted = refs_.checked(refs, (FILES, FOLDERS, *VERSIONS))
+        yield from refs_.resolve_all(wanted, _Refs(client, integration).resolve)
 
     def describe(self, client, integration) -> dict:
         return {}
@@ -180,3 +190,116 @@ class _Walk:
             return
         yield from self.ancestors(file.parent_id)
         yield self._mark(_file_item(file, file.parent_id))
+
+
+class _Refs:
+    """Resolves the refs of one list_refs call; folder reads are cached for the call."""
+
+    def __init__(self, client, integration):
+        self.client = client
+        self.company_id, self.project_id = integration.procore_company_id, integration.procore_project_id
+        selections = integration.selections or {}
+        self.folders = {int(i) for i in selections.get("folders", [])}
+        self.files = {int(i) for i in selections.get("files", [])}
+        self.cache: dict[int, tuple[str, Folder | None]] = {}
+        self.roots: set[int] = set()
+        self._paths: set[int] | None = None
+
+    def resolve(self, name: str, resource_id: int) -> list[RemoteItem]:
+        if name == FILES:
+            return self.file(resource_id)
+        if name == FOLDERS:
+            return self.folder_ref(resource_id)
+        try:
+            version = self.client.file_version(self.company_id, self.project_id, resource_id)
+        except (ProcoreNotFound, ProcorePermissionError):
+            version = None
+        if version is None or version.file_id is None:
+            raise FullRefreshNeeded(f"the file of version {resource_id} cannot be read")
+        return self.file(version.file_id)
+
+    # -- reading -----------------------------------------------------------------------------
+    def read_folder(self, folder_id: int) -> tuple[str, Folder | None]:
+        if folder_id not in self.cache:
+            presence, folder = _presence(lambda: self.client.folder(self.company_id, self.project_id, folder_id))
+            if presence == LIVE and folder.is_recycle_bin:
+                presence, folder = ABSENT, None  # the bin itself is never synced
+            if presence == LIVE and folder.parent_id is None:
+                self.roots.add(folder.id)
+            self.cache[folder_id] = presence, folder
+        return self.cache[folder_id]
+
+    def chain(self, parent_id: int | None) -> tuple[str, list[Folder]]:
+        """(LIVE, the folders from Procore's root down to parent_id), or the presence of the first
+        folder on the way up that cannot be read as live."""
+        chain: list[Folder] = []
+        while parent_id is not None and len(chain) < MAX_ANCESTORS:
+            presence, folder = self.read_folder(parent_id)
+            if presence != LIVE:
+                return presence, chain
+            chain.append(folder)
+            parent_id = folder.parent_id
+        chain.reverse()
+        return LIVE, chain
+
+    def parent(self, parent_id: int | None) -> int | None:
+        return None if parent_id is None or parent_id in self.roots else parent_id
+
+    def inside(self, chain: list[Folder]) -> bool:
+        return any(folder.id in self.folders for folder in chain)
+
+    def ancestors(self, chain: list[Folder]) -> list[RemoteItem]:
+        """The path folders as list_remote yields them: Procore's root has no place in cBox."""
+        return [RemoteItem(FOLDER, folder.id, self.parent(folder.parent_id), folder.name, updated_at=folder.updated_at)
+                for folder in chain if folder.parent_id is not None]
+
+    @staticmethod
+    def unsure(presence: str) -> str:
+        """What an item is when a folder above it cannot be read as live: deleted with it (DELETED),
+        else unknown (HIDDEN: its tree cannot be seen, which proves nothing)."""
+        return DELETED if presence == DELETED else HIDDEN
+
+    # -- refs --------------------------------------------------------------------------------
+    def file(self, file_id: int) -> list[RemoteItem]:
+        presence, file = _presence(lambda: self.client.file(self.company_id, self.project_id, file_id))
+        if presence != LIVE:
+            return [_marker(FILE, file_id, None, presence)]
+        presence, chain = self.chain(file.parent_id)
+        if presence != LIVE:
+            return [_marker(FILE, file_id, None, self.unsure(presence), file.name)]
+        if file_id in self.files or self.inside(chain):
+            return [*self.ancestors(chain), _file_item(file, self.parent(file.parent_id))]
+        return [_marker(FILE, file_id, self.parent(file.parent_id), OUTSIDE, file.name)]  # R22
+
+    def folder_ref(self, folder_id: int) -> list[RemoteItem]:
+        presence, folder = self.read_folder(folder_id)
+        if presence != LIVE:
+            return [_marker(FOLDER, folder_id, None, presence)]
+        if folder.parent_id is None:
+            return []  # Procore's root folder: not an item in cBox
+        presence, chain = self.chain(folder.parent_id)
+        if presence != LIVE:
+            return [_marker(FOLDER, folder_id, None, self.unsure(presence), folder.name)]
+        item = RemoteItem(FOLDER, folder.id, self.parent(folder.parent_id), folder.name, updated_at=folder.updated_at)
+        # Inside a selected folder, or a folder on the path to a selected item (list_remote yields those too).
+        if folder_id in self.folders or self.inside(chain) or folder_id in self.paths():
+            return [*self.ancestors(chain), item]
+        return [_marker(FOLDER, folder_id, item.parent_id, OUTSIDE, folder.name)]
+
+    def paths(self) -> set[int]:
+        """Ids of the folders above the selected folders and files (read once per call)."""
+        if self._paths is None:
+            if len(self.folders) + len(self.files) > MAX_PATH_READS:
+                raise FullRefreshNeeded("too many selected roots to place a folder event")
+            paths: set[int] = set()
+            for folder_id in self.folders:
+                presence, folder = self.read_folder(folder_id)
+                if presence == LIVE:
+                    paths.update(f.id for f in self.chain(folder.parent_id)[1])
+            for file_id in self.files:
+                presence, file = _presence(lambda file_id=file_id: self.client.file(
+                    self.company_id, self.project_id, file_id))
+                if presence == LIVE:
+                    paths.update(f.id for f in self.chain(file.parent_id)[1])
+            self._paths = paths
+        return self._paths

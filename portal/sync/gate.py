@@ -23,9 +23,11 @@ from portal.models.tenancy import utcnow
 from portal.procore import ProcoreError, ProcorePermissionError
 from portal.webhooks import health
 
-# The Procore permissions R32 needs per tool, with the label the page names when missing.
-NEEDED = {"documents": (("admin", _l("Admin on the project's Admin tool")),
-                        ("documents", _l("Admin on the Documents tool")))}
+# The Procore permissions R32 needs per tool, with the label the page names when missing (R9).
+_PROJECT_ADMIN = ("admin", _l("Admin on the project's Admin tool"))
+NEEDED = {"documents": (_PROJECT_ADMIN, ("documents", _l("Admin on the Documents tool"))),
+          "photos": (_PROJECT_ADMIN, ("photos", _l("Admin on the Photos tool"))),
+          "drawings": (_PROJECT_ADMIN, ("drawings", _l("Admin on the Drawings tool")))}
 
 
 @dataclass
@@ -49,16 +51,19 @@ class Verdict:
         return self.problem or self.block
 
 
-def linked_integration(folder: CboxFolder, tool: str = "documents") -> Integration | None:
-    """The integration that mirrors a Procore project into this categorized folder, if any."""
+def linked_integration(folder: CboxFolder, tool: str | None = None) -> Integration | None:
+    """The integration that mirrors a Procore project into this categorized folder, if any (the tool
+    is the folder's kind unless given)."""
     return db.session.scalar(select(Integration).where(Integration.cbox_folder_id == folder.id,
-                                                       Integration.tool == tool, Integration.status == "active")
+                                                       Integration.tool == (tool or folder.kind),
+                                                       Integration.status == "active")
                              .order_by(Integration.id).limit(1))
 
 
-def judge(client, company, folder: CboxFolder, project_id: int, name: str, tool: str = "documents") -> Verdict:
-    """The verdict on one project. Procore calls happen outside any transaction; the hook diagnosis it
-    may record is committed at once."""
+def judge(client, company, folder: CboxFolder, project_id: int, name: str, tool: str | None = None) -> Verdict:
+    """The verdict on one project for the folder's tool (its kind unless given). Procore calls happen
+    outside any transaction; the hook diagnosis it may record is committed at once."""
+    tool = tool or folder.kind
     verdict = Verdict(project_id, name)
     linked = linked_integration(folder, tool)
     if linked is not None and linked.procore_project_id != project_id:
@@ -92,7 +97,7 @@ def hook_block(client, company, project_id: int) -> str | None:
     return health.block_reason(row)
 
 
-def choices(client, company, folder: CboxFolder, tool: str = "documents") -> list[Verdict]:
+def choices(client, company, folder: CboxFolder, tool: str | None = None) -> list[Verdict]:
     """Every active project of the company, each with its verdict (the chooser's list)."""
     db.session.commit()
     projects = sorted(client.projects(company.procore_company_id), key=lambda p: p.name.lower())

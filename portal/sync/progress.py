@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, select, text
 
 from portal.cbox import store
 from portal.extensions import db
@@ -24,20 +25,62 @@ def last_run(integration: Integration) -> SyncRun | None:
                              .order_by(SyncRun.id.desc()).limit(1))
 
 
-def documents_of(project) -> CboxFolder:
-    return store.categorized_folder(project, "documents")
+# What the pages call each Procore tool, and the cBox folder it lands in (SPEC "The data flow", R10).
+TOOL_LABELS = {"documents": _l("Procore Documents"), "photos": _l("Procore Photos"),
+               "drawings": _l("Procore Drawings")}
+
+
+def categorized_of(project) -> list[CboxFolder]:
+    """Documentos, Imágenes, Planos: where "Import from… › Procore" starts (R3)."""
+    return [store.categorized_folder(project, kind) for kind in TOOL_LABELS]
+
+
+def destination(integration: Integration) -> str:
+    """ "Imágenes/Procore": where an integration writes (R10)."""
+    folder = db.session.get(CboxFolder, integration.cbox_folder_id)
+    return f"{folder.name if folder is not None else '?'}/Procore"
+
+
+# Each folder id with every folder above it (itself included), for "is it below a Procore folder?".
+_ANCESTRY = text("""
+WITH RECURSIVE up(start_id, id, parent_id, depth) AS (
+    SELECT id, id, parent_id, 0 FROM cbox_folders WHERE id IN :ids
+  UNION ALL
+    SELECT up.start_id, f.id, f.parent_id, up.depth + 1 FROM cbox_folders f JOIN up ON f.id = up.parent_id
+    WHERE up.depth < 200
+)
+SELECT up.start_id, i.id FROM up JOIN integrations i ON i.procore_folder_id = up.id
+WHERE i.company_id = :company_id
+""").bindparams(bindparam("ids", expanding=True))
+
+
+def covering(company_id: int | None, folder_ids) -> dict[int, set[int]]:
+    """{folder id: ids of the integrations that write there}: the categorized folder holding an
+    integration, its "Procore" folder (R10) and every folder below it, whoever created it. Plain local
+    folders (outside every "Procore" folder) are covered by none. One query for any number of folders."""
+    ids = sorted({int(i) for i in folder_ids if i is not None})
+    found: dict[int, set[int]] = {}
+    if company_id is None or not ids:
+        return found
+    for folder_id, integration_id in db.session.execute(_ANCESTRY, {"ids": ids, "company_id": company_id}):
+        found.setdefault(folder_id, set()).add(integration_id)
+    for integration_id, folder_id in db.session.execute(select(Integration.id, Integration.cbox_folder_id).where(
+            Integration.company_id == company_id, Integration.cbox_folder_id.in_(ids))):
+        found.setdefault(folder_id, set()).add(integration_id)
+    linked = select(SyncItem.integration_id, SyncItem.cbox_folder_id).join(
+        Integration, Integration.id == SyncItem.integration_id).where(
+        Integration.company_id == company_id, SyncItem.cbox_folder_id.in_(ids))
+    for integration_id, folder_id in db.session.execute(linked):  # a synced folder moved out of "Procore" in cBox
+        found.setdefault(folder_id, set()).add(integration_id)
+    return found
 
 
 def integrations_for_folder(company_id: int, folder_id: int | None) -> list[Integration]:
-    """Integrations that write into a cBox folder: its categorized folder, its "Procore" folder, or a
-    folder they created."""
-    if folder_id is None:
+    """Integrations that write into a cBox folder ("Procore › Actualizar" refreshes them): see covering()."""
+    ids = covering(company_id, [folder_id]).get(folder_id, set()) if folder_id is not None else set()
+    if not ids:
         return []
-    linked = select(SyncItem.integration_id).where(SyncItem.cbox_folder_id == folder_id)
-    return list(db.session.scalars(select(Integration).where(
-        Integration.company_id == company_id,
-        or_(Integration.cbox_folder_id == folder_id, Integration.procore_folder_id == folder_id,
-            Integration.id.in_(linked))).order_by(Integration.id)))
+    return list(db.session.scalars(select(Integration).where(Integration.id.in_(ids)).order_by(Integration.id)))
 
 
 @dataclass

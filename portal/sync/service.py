@@ -12,17 +12,20 @@ from portal.models import CboxFolder, CboxFolderEditor, CboxProject, Integration
 from portal.models.integrations import QUEUED
 from portal.sync import gate
 from portal.sync.jobs import create_run
+from portal.sync.mapper import TOOLS
+
 
 class NotAllowed(Exception):
     """A R32 requirement on the portal side is missing; str() says which."""
 
 
-def documents_folder(company_id: int, folder_id: int | None) -> CboxFolder | None:
-    """The company's categorized Documentos folder with that id (None otherwise: the view 404s)."""
+def categorized_folder(company_id: int, folder_id: int | None) -> CboxFolder | None:
+    """The company's categorized folder with that id whose kind names a Procore tool we sync
+    (Documentos → documents, Imágenes → photos, Planos → drawings); None otherwise: the view 404s."""
     if folder_id is None:
         return None
     folder = db.session.get(CboxFolder, folder_id)
-    if folder is None or folder.kind != "documents":
+    if folder is None or folder.kind not in TOOLS:
         return None
     project = db.session.get(CboxProject, folder.project_id)
     return folder if project.company_id == company_id else None
@@ -54,20 +57,55 @@ def parse_ids(values: list[str]) -> list[int]:
     return sorted(set(ids))
 
 
-def create_integration(user, account, folder: CboxFolder, project, folder_ids: list[int],
-                       file_ids: list[int]) -> tuple[Integration, SyncRun]:
-    """A new integration, or the folder's existing one for the same project with the new folders and
-    files added to its selection (one cBox folder mirrors one Procore project); and its import run."""
-    integration = gate.linked_integration(folder)
+def parse_signed_ids(values: list[str]) -> list[int]:
+    """Like parse_ids, also accepting the negative ids mappers reserve (photos: the Unclassified pseudo-album)."""
+    ids = []
+    for value in values:
+        text = str(value)
+        if not text.removeprefix("-").isdigit():
+            raise ValueError(value)
+        ids.append(int(text))
+    return sorted(set(ids))
+
+
+def merge_selection(tool: str, old: dict | None, new: dict) -> dict:
+    """Importing again from the same project adds to what is synced (R3): the union of both selections.
+
+    Drawings: no discipline chosen means every discipline, so "all" on either side stays "all". The
+    shape is areas × disciplines: adding area B with discipline E to area A with discipline A syncs
+    both disciplines in both areas (the chooser shows what is synced already)."""
+    old = old or {}
+    if tool == "drawings":
+        areas = sorted({*old.get("areas", []), *new.get("areas", [])})
+        if not old.get("areas"):
+            return {"areas": areas, "disciplines": sorted(set(new.get("disciplines", [])))}
+        everything = not old.get("disciplines") or not new.get("disciplines")
+        return {"areas": areas,
+                "disciplines": [] if everything else sorted({*old["disciplines"], *new["disciplines"]})}
+    return {key: sorted({*old.get(key, []), *new.get(key, [])}) for key in sorted({*old, *new})}
+
+
+def create_integration(user, account, folder: CboxFolder, project, folder_ids: list[int] = (),
+                       file_ids: list[int] = (), *, selection: dict | None = None) -> tuple[Integration, SyncRun]:
+    """A new integration of the folder's tool (its kind: documents, photos, drawings), or the folder's
+    existing one for the same project with the new selection added (one cBox folder mirrors one
+    Procore project); and its import run.
+
+    Selection shapes: documents {"folders": [ids], "files": [ids]} (also given as folder_ids and
+    file_ids), photos {"albums": [ids]}, drawings {"areas": [ids], "disciplines": [ids]} (none: all)."""
+    tool = folder.kind
+    if tool not in TOOLS:
+        raise ValueError(f"{folder.name} is not a categorized folder")
+    if selection is None:
+        selection = {"folders": list(folder_ids), "files": list(file_ids)}
+    integration = gate.linked_integration(folder, tool)
     if integration is not None and integration.procore_project_id == project.id:
-        old = integration.selections or {}
-        integration.selections = {"folders": sorted({*old.get("folders", []), *folder_ids}),
-                                  "files": sorted({*old.get("files", []), *file_ids})}
+        integration.selections = merge_selection(tool, integration.selections, selection)
         return integration, start_or_join(integration)
     integration = Integration(company_id=user.company_id, cbox_folder_id=folder.id,
                               procore_company_id=account.procore_company_id, procore_project_id=project.id,
-                              procore_project_name=project.name, tool="documents",
-                              selections={"folders": folder_ids, "files": file_ids}, account_id=account.id,
+                              procore_project_name=project.name, tool=tool,
+                              selections=merge_selection(tool, None, selection), account_id=account.id,
                               created_by_id=user.id, status="active")
     db.session.add(integration)
     db.session.flush()

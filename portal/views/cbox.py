@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import click
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -21,7 +21,8 @@ from portal.cbox.blobstore import get_blob_store
 from portal.cbox.errors import CboxError
 from portal.extensions import db
 from portal.models import CboxFolder, CboxProject, Company, Role
-from portal.sync import states
+from portal.sync import progress, states
+from portal.sync.mapper import TOOLS
 
 bp = Blueprint("cbox", __name__, url_prefix="/cbox")
 READERS = dict(read_only=(Role.SUPPORT, Role.SUPERADMIN))
@@ -29,8 +30,26 @@ READERS = dict(read_only=(Role.SUPPORT, Role.SUPERADMIN))
 
 @bp.context_processor
 def _endpoints():
-    # The Procore menu entries link to the integrations blueprint (issue 6 part B) once it exists.
-    return {"has_endpoint": lambda name: name in current_app.view_functions}
+    # The Procore menu entries link to the integrations blueprint (issue 6 part B) once it exists, and
+    # only where they lead somewhere (templates/cbox/_macros.html procore_links).
+    return {"has_endpoint": lambda name: name in current_app.view_functions, "procore_tools": TOOLS,
+            "procore_covers": procore_covers}
+
+
+def procore_covers(folder_id: int) -> bool:
+    """Does an integration write into this folder ("Procore › Actualizar" applies)? Cached per request;
+    pages ask for all their folders at once first (covers_ahead)."""
+    covered = g.setdefault("procore_covered", {})
+    if folder_id not in covered:
+        covers_ahead([folder_id])
+    return covered[folder_id]
+
+
+def covers_ahead(folder_ids) -> None:
+    covered = g.setdefault("procore_covered", {})
+    wanted = [i for i in folder_ids if i not in covered]
+    found = progress.covering(current_user.company_id, wanted)
+    covered.update({folder_id: folder_id in found for folder_id in wanted})
 
 
 @bp.route("/")
@@ -62,6 +81,7 @@ def project(project_id: int):
     project = web.project_or_404(project_id)
     folders = [store.categorized_folder(project, kind) for kind in ("documents", "photos", "drawings")]
     editors = {folder.id: permissions.editor_ids(folder) for folder in folders}
+    covers_ahead([folder.id for folder in folders])
     return render_template("cbox/project.html", project=project, folders=folders, editors=editors,
                            members=permissions.company_members(project.company_id),
                            states=states.categorized_states(folders))
@@ -91,6 +111,7 @@ def folder(folder_id: int):
     folder = web.folder_or_404(folder_id)
     folders, files = store.children(folder)
     crumbs = web.ancestors(folder)
+    covers_ahead([folder.id, *(sub.id for sub in folders)])
     return render_template("cbox/folder.html", folder=folder, folders=folders, files=files, crumbs=crumbs,
                            states=states.FolderStates(folder, crumbs, folders, files),
                            editable=permissions.can_edit(current_user, folder))

@@ -1,8 +1,14 @@
-"""Integrations: start an import from Procore (R3, R32), watch it (D1), stop/resume, refresh (R7, R13)."""
+"""Integrations: start an import from Procore (R3, R32), watch it (D1), stop/resume, refresh (R7, R13).
+
+The views take `folder_id`, a categorized cBox folder; its kind is the Procore tool (Documentos →
+Documents, Imágenes → Photos, Planos → Drawings, R14, R35), which decides the permissions asked for
+(R32), the chooser (folders and files, albums, or areas and disciplines) and the selection stored.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select, update
@@ -14,7 +20,7 @@ from portal.forms import EmptyForm
 from portal.models import CboxProject, Integration, Role, SyncRun
 from portal.models.integrations import AWAITING, QUEUED, RUNNING, STOPPED, STOPPING
 from portal.procore import ProcoreAuthError, ProcoreError
-from portal.sync import gate, progress, removal, service
+from portal.sync import drawings, gate, photos, progress, removal, service
 from portal.sync.jobs import enqueue, start_run
 from portal.views.projects import my_account
 
@@ -23,7 +29,7 @@ USERS = (Role.ADMIN, Role.MEMBER)
 
 
 def _folder_or_404():
-    folder = service.documents_folder(current_user.company_id, request.values.get("folder_id", type=int))
+    folder = service.categorized_folder(current_user.company_id, request.values.get("folder_id", type=int))
     if folder is None:
         abort(404)
     return folder
@@ -51,39 +57,65 @@ def index():
     projects = db.session.scalars(select(CboxProject).where(CboxProject.company_id == current_user.company_id)
                                   .order_by(CboxProject.name)).all() if current_user.company_id else []
     return render_template("integrations/index.html", rows=[(i, progress.last_run(i)) for i in integrations],
-                           projects=[(p, progress.documents_of(p)) for p in projects])
+                           projects=[(p, progress.categorized_of(p)) for p in projects], labels=progress.TOOL_LABELS,
+                           destination=progress.destination)
 
 
 @bp.route("/new")
 @roles_required(*USERS)
 def new():
-    """ "Importar desde… › Procore": pick the project, then folders and files (R3)."""
+    """ "Importar desde… › Procore": pick the project, then what to import: folders and files
+    (Documents), albums (Photos) or areas and disciplines (Drawings) (R3)."""
     folder = _folder_or_404()
     context, refusal = _procore(folder)
     if refusal:
         return refusal
     account, client = context
     project_id = request.args.get("project_id", type=int)
+    tool, offer, company_id = folder.kind, {}, account.procore_company_id
     try:
         if project_id is None:
             choices = gate.choices(client, current_user.company, folder)
-            return render_template("integrations/new.html", folder=folder, choices=choices, project=None)
-        project = client.project(account.procore_company_id, project_id)
+            return render_template("integrations/new.html", folder=folder, choices=choices, project=None, tool=tool,
+                                   label=progress.TOOL_LABELS[tool])
+        db.session.commit()  # nothing open across a Procore call
+        project = client.project(company_id, project_id)
         verdict = gate.judge(client, current_user.company, folder, project.id, project.name)
-        root = client.root_folder(account.procore_company_id, project_id) if verdict.eligible else None
+        if verdict.eligible:
+            synced = _synced(folder, project_id)
+            db.session.commit()
+            offer = {**_offer(client, tool, company_id, project_id), "synced": synced}
     except ProcoreAuthError:
         return redirect(url_for("procore.connect", account=account.id, next=request.full_path))
     except ProcoreError as error:
         return render_template("integrations/refused.html", folder=folder, reason=str(error)[:300]), 502
     return render_template("integrations/new.html", folder=folder, project=verdict, block=verdict.reason,
-                           root=root, form=EmptyForm())
+                           form=EmptyForm(), tool=tool, label=progress.TOOL_LABELS[tool], **offer)
+
+
+def _offer(client, tool: str, company_id: int, project_id: int) -> dict:
+    """What the chooser lists for the tool (Procore calls; no transaction open)."""
+    if tool == "photos":
+        return {"albums": photos.album_choices(client, company_id, project_id)}
+    if tool == "drawings":
+        return {"areas": drawings.area_choices(client, company_id, project_id),
+                "disciplines": drawings.discipline_choices(client, company_id, project_id)}
+    return {"root": client.root_folder(company_id, project_id)}
+
+
+def _synced(folder, project_id: int) -> dict:
+    """The selection already synced from this project into the folder (shown ticked and disabled)."""
+    linked = gate.linked_integration(folder)
+    return dict(linked.selections or {}) if linked is not None and linked.procore_project_id == project_id else {}
 
 
 @bp.route("/tree")
 @roles_required(*USERS)
 def tree():
-    """One Procore folder's children, fetched when the user expands it (htmx)."""
+    """One Procore folder's children, fetched when the user expands it (htmx; Documents only)."""
     folder = _folder_or_404()
+    if folder.kind != "documents":
+        abort(404)
     context, refusal = _procore(folder)
     if refusal:
         return refusal
@@ -106,20 +138,39 @@ def create():
     if refusal or not EmptyForm().validate_on_submit():
         return refusal or abort(400)
     account, client = context
+    company_id = account.procore_company_id
     try:
-        project = client.project(account.procore_company_id, request.form.get("project_id", type=int) or abort(400))
+        selection = _selection(folder.kind)
+        db.session.commit()  # nothing open across a Procore call
+        project = client.project(company_id, request.form.get("project_id", type=int) or abort(400))
         verdict = gate.judge(client, current_user.company, folder, project.id, project.name)
-        ids = (service.parse_ids(request.form.getlist("folder_ids")),
-               service.parse_ids(request.form.getlist("file_ids")))
     except (ProcoreError, ValueError):
         abort(400)
-    if not verdict.eligible or not (ids[0] or ids[1]):
-        flash(verdict.reason or _("Choose at least one folder or file to import."), "error")
+    chosen = selection.get("areas") if folder.kind == "drawings" else any(selection.values())
+    if not verdict.eligible or not chosen:
+        flash(verdict.reason or str(NOTHING_CHOSEN[folder.kind]), "error")
         return redirect(url_for(".new", folder_id=folder.id, project_id=project.id))
-    integration, run = service.create_integration(current_user, account, folder, verdict, *ids)
+    integration, run = service.create_integration(current_user, account, folder, verdict, selection=selection)
     db.session.commit()
     enqueue(run)
     return redirect(url_for(".show", integration_id=integration.id))
+
+
+NOTHING_CHOSEN = {"documents": _l("Choose at least one folder or file to import."),
+                  "photos": _l("Choose at least one album to import."),
+                  "drawings": _l("Choose at least one drawing area to import.")}
+
+
+def _selection(tool: str) -> dict:
+    """The form's choice in the tool's selection shape (ValueError on a malformed id)."""
+    form = request.form
+    if tool == "photos":
+        return {"albums": service.parse_signed_ids(form.getlist("album_ids"))}
+    if tool == "drawings":
+        return {"areas": service.parse_ids(form.getlist("area_ids")),
+                "disciplines": service.parse_ids(form.getlist("discipline_ids"))}
+    return {"folders": service.parse_ids(form.getlist("folder_ids")),
+            "files": service.parse_ids(form.getlist("file_ids"))}
 
 
 @bp.route("/<int:integration_id>")
@@ -129,7 +180,9 @@ def show(integration_id: int):
     integration = get_scoped_or_404(Integration, integration_id)
     view = progress.RunView.latest(integration)
     template = "integrations/_progress.html" if request.headers.get("HX-Request") else "integrations/show.html"
-    return render_template(template, integration=integration, view=view, form=EmptyForm())
+    return render_template(template, integration=integration, view=view, form=EmptyForm(),
+                           label=progress.TOOL_LABELS.get(integration.tool, integration.tool),
+                           destination=progress.destination(integration))
 
 
 def _latest(integration, *statuses) -> SyncRun | None:

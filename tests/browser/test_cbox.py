@@ -75,6 +75,7 @@ def test_folder_view_upload_status_icons_and_menu(app, live_server, page, consol
     menu.locator("summary").click()
     assert menu.get_by_role("menuitem", name="Mover…").is_visible()
     assert menu.get_by_role("menuitem", name="Procore › Actualizar").is_visible()  # an integration writes here
+    assert menu.get_by_role("menuitem", name="Importar desde… › Procore").count() == 0  # only categorized folders
     page.screenshot(path=str(screenshots / "cbox-02-folder-menu.png"), full_page=True)
 
     menu.get_by_label("Nuevo nombre").fill("Planos definitivos")

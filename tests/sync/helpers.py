@@ -24,6 +24,8 @@ class World:
     procore_company_id: int
     project_id: int
     token: str
+    photos_id: int | None = None  # the Imágenes and Planos categorized folders of the same cBox project
+    drawings_id: int | None = None
 
 
 def add_account(db, user, procore_user_id: int, login: str, procore_company_id: int, pair: dict):
@@ -58,9 +60,10 @@ def make_world(app, db, sb, project: str = "Hospital Regional Ñuñoa", login: s
         account = add_account(db, user, 5_000_000_999, login, company.procore_company_id, pair)
         cbox_project = store.create_project(company.id, "Obra Álamos")
         documents = store.categorized_folder(cbox_project, "documents")
+        photos, drawings = (store.categorized_folder(cbox_project, kind) for kind in ("photos", "drawings"))
         db.session.commit()
         world = World(company.id, user.id, account.id, documents.id, company.procore_company_id,
-                      sb.project_id(project), pair["access_token"])
+                      sb.project_id(project), pair["access_token"], photos.id, drawings.id)
     if hook:
         healthy_hook(app, db, world)
     return world
