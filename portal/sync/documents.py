@@ -63,7 +63,8 @@ class DocumentsMapper:
 
     def list_refs(self, client, integration, refs: list[tuple[str, int]]) -> Iterator[RemoteItem]:
         """The files and folders webhook events named, read now (contract: mapper.Mapper.list_refs).
-        A version ref stands for its file; a folder ref yields the folder, not its contents."""
+        A version ref stands for its file; a folder ref yields the folder, and its contents when it has any
+        (a folder moved into the selection brings them without events of their own)."""
         wanted = refs_.checked(refs, (FILES, FOLDERS, *VERSIONS))
         yield from refs_.resolve_all(wanted, _Refs(client, integration).resolve)
 
@@ -281,10 +282,22 @@ class _Refs:
         if presence != LIVE:
             return [_marker(FOLDER, folder_id, None, self.unsure(presence), folder.name)]
         item = RemoteItem(FOLDER, folder.id, self.parent(folder.parent_id), folder.name, updated_at=folder.updated_at)
-        # Inside a selected folder, or a folder on the path to a selected item (list_remote yields those too).
-        if folder_id in self.folders or self.inside(chain) or folder_id in self.paths():
+        if folder_id in self.folders or self.inside(chain):
+            # Inside the selection: a folder moved in from outside brings its contents, which get no
+            # events of their own, so a folder that has any is listed below too (each item then
+            # plans by id + version: what cBox has already is skipped).
+            return [*self.ancestors(chain), item, *(self.subtree(folder_id) if folder.folders or folder.files else [])]
+        if folder_id in self.paths():  # a folder on the path to a selected item (list_remote yields those too)
             return [*self.ancestors(chain), item]
         return [_marker(FOLDER, folder_id, item.parent_id, OUTSIDE, folder.name)]
+
+    def subtree(self, folder_id: int) -> list[RemoteItem]:
+        walk = _Walk(self.client, self.company_id, self.project_id)
+        walk.roots = set(self.roots)
+        try:
+            return list(walk.selected_folder(folder_id))
+        finally:
+            walk.close()
 
     def paths(self) -> set[int]:
         """Ids of the folders above the selected folders and files (read once per call)."""

@@ -68,7 +68,8 @@ class Mapper(Protocol):
         * an item inside the selection: its ancestors as LIVE folders, exactly as list_remote
           gives them (same ids, names, parents), then the item LIVE. A ref naming a version
           (file version, drawing revision) stands for its file (drawing). A folder or album ref
-          yields the folder itself, not its contents;
+          yields the folder itself (Documents: and its contents when it has any, since a folder moved
+          into the selection brings them without events of their own);
         * an item Procore shows in its recycle bin (or deleted, for drawings): a DELETED marker;
         * a read answering 404: an ABSENT marker; 403: a HIDDEN marker. ABSENT is also what an
           item readable by id but missing from the listing that would hold it gets (a recycled

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.sync.helpers import Procore, cbox_tree, make_world
-from tests.sync.test_import_documents import _upload, procore_folder, run_job, run_row, start
+from tests.sync.test_import_documents import _upload, new_run, procore_folder, run_job, run_row, start
 
 
 @pytest.fixture
@@ -69,10 +69,10 @@ def test_documents_events_apply_one_item_each(app, db, procore_sandbox, world):
     created = procore.send("POST", "/rest/v1.0/files", file={"name": "nuevo.txt", "parent_id": folder["id"],
                                                               "upload_uuid": _upload(procore_sandbox, world, b"uno")})
     runs = deliver(app, db, event(world, "Project Files", created["id"], "create"))
-    assert len(runs) == 1 and run_row(app, db, runs[0]).kind == "event"
-    assert tree(app, db, integration_id) == expected(procore, folder)
     walked = procore_sandbox.stats()["endpoints"].get("/rest/v1.0/folders/<int:folder_id>", 0)
     assert walked <= 2, "an event reads its item (and ancestors), never the whole selection"
+    assert len(runs) == 1 and run_row(app, db, runs[0]).kind == "event"
+    assert tree(app, db, integration_id) == expected(procore, folder)
 
     version = procore.send("POST", "/rest/v1.0/file_versions", file_id=created["id"],
                            file_version={"upload_uuid": _upload(procore_sandbox, world, b"dos")})
@@ -120,11 +120,13 @@ def test_documents_moved_out_of_the_selection_leaves_and_back_in_returns(app, db
     procore.send("PATCH", f"/rest/v1.0/files/{moving['id']}", file={"parent_id": folder["id"]})
     deliver(app, db, event(world, "Project Files", moving["id"]))
     assert tree(app, db, integration_id) == expected(procore, folder)
-    sub = procore.folder(outside["id"])["folders"][0] if procore.folder(outside["id"])["folders"] else None
-    if sub is not None:
-        procore.send("PATCH", f"/rest/v1.0/folders/{sub['id']}", folder={"parent_id": folder["id"]})
-        deliver(app, db, event(world, "Project Folders", sub["id"]))
-        assert tree(app, db, integration_id) == expected(procore, folder), "the moved-in folder's contents too"
+    moved_in = procore.send("POST", "/rest/v1.0/folders", folder={"name": "Traslado", "parent_id": outside["id"]})
+    procore.send("POST", "/rest/v1.0/files", file={"name": "dentro.txt", "parent_id": moved_in["id"],
+                                                    "upload_uuid": _upload(procore_sandbox, world, b"dentro")})
+    procore.send("PATCH", f"/rest/v1.0/folders/{moved_in['id']}", folder={"parent_id": folder["id"]})
+    deliver(app, db, event(world, "Project Folders", moved_in["id"]))
+    assert tree(app, db, integration_id) == expected(procore, folder), "the moved-in folder brings its contents"
+    assert any(path.endswith("Traslado/dentro.txt") for path in tree(app, db, integration_id))
 
 
 def test_events_reach_only_their_tool_and_project(app, db, procore_sandbox, world):
@@ -138,3 +140,108 @@ def test_events_reach_only_their_tool_and_project(app, db, procore_sandbox, worl
         assert apply_event(event(world, "Drawing Revisions", 1)) == "no_integration"
         assert apply_event({**event(world, "Project Files", 1), "procore_project_id": 1}) == "no_integration"
         assert db.session.scalar(select(func.count()).select_from(SyncRun).where(SyncRun.status == "queued")) == 0
+
+
+# -- Photos and Drawings ------------------------------------------------------------------------
+
+def _png(seed: int) -> bytes:
+    from sandbox.photos_media import make_png
+
+    return make_png(8, 6, lambda x, y: ((x * 31 + seed) % 256, (y * 17 + seed) % 256, seed % 256))
+
+
+def test_photos_events_create_move_album_deleted_and_recovered(app, db, procore_sandbox):
+    """R4 for Photos: a new photo (events out of order and twice) arrives once; moved to a synced album it
+    moves, to an unsynced one it leaves (R19); an album deleted in Procore takes its photos out, and a
+    photo recovered from the bin (back in Unclassified) returns only once Unclassified is synced (R20)."""
+    from portal.models import Integration
+    from tests.sync.media import album_images, albums, links_by_kind, photo_tree, start_tool
+
+    world = make_world(app, db, procore_sandbox, hook=False)
+    procore = Procore(procore_sandbox, world)
+    by_name = albums(procore)
+    avance, seguridad, fachada, unclassified = (by_name[name]["id"] for name in (
+        "Avance de obra", "Seguridad", "Fachada norte", "Unclassified"))
+    integration_id, run_id = start_tool(app, db, world, world.photos_id, {"albums": [avance, seguridad]})
+    assert run_job(app, run_id) == "done"
+    synced = [avance, seguridad]
+
+    image = procore.send("POST", "/rest/v1.0/images", upload_uuid=_upload(procore_sandbox, world, _png(1)),
+                         image_name="nueva.png", image={"image_category_id": avance})
+    runs = deliver(app, db, *[event(world, "Images", image["id"], kind) for kind in ("update", "create", "create")])
+    assert len(runs) == 1 and run_row(app, db, runs[0]).imported == 1
+    assert cbox_tree(app, db, procore_folder(app, db, integration_id)) == photo_tree(procore, synced)
+
+    before = links_by_kind(app, db, integration_id)[("file", image["id"])].cbox_file_id
+    procore.send("PATCH", f"/rest/v1.0/images/{image['id']}", image={"image_category_id": seguridad})
+    deliver(app, db, event(world, "Images", image["id"]))
+    assert links_by_kind(app, db, integration_id)[("file", image["id"])].cbox_file_id == before, "moved, same file"
+    leaving = album_images(procore, avance)[0]
+    procore.send("PATCH", f"/rest/v1.0/images/{leaving['id']}", image={"image_category_id": fachada})
+    deliver(app, db, event(world, "Images", leaving["id"]))
+    assert ("file", leaving["id"]) not in links_by_kind(app, db, integration_id), "R19: not synced there: gone"
+    assert cbox_tree(app, db, procore_folder(app, db, integration_id)) == photo_tree(procore, synced)
+
+    trashed = album_images(procore, seguridad)
+    procore.send("DELETE", f"/rest/v1.0/image_categories/{seguridad}")
+    deliver(app, db, event(world, "Image Categories", seguridad, "delete"))  # one event for the whole album
+    assert not any(("file", photo["id"]) in links_by_kind(app, db, integration_id) for photo in trashed)
+    synced = [avance]
+    assert cbox_tree(app, db, procore_folder(app, db, integration_id)) == photo_tree(procore, synced)
+
+    recovered = trashed[0]
+    procore.send("POST", f"/rest/v1.0/images/{recovered['id']}/retrieve")  # back to Unclassified: its album is gone
+    deliver(app, db, event(world, "Images", recovered["id"]))
+    assert ("file", recovered["id"]) not in links_by_kind(app, db, integration_id), "Unclassified is not synced"
+    with app.app_context():  # the admin adds Unclassified to the integration
+        integration = db.session.get(Integration, integration_id)
+        integration.selections = {"albums": [avance, unclassified]}
+        db.session.commit()
+    deliver(app, db, event(world, "Images", recovered["id"]))  # a later event (or the replay of this one)
+    assert ("file", recovered["id"]) in links_by_kind(app, db, integration_id), "R20: Unclassified synced: back"
+    refresh = new_run(app, db, integration_id)  # the rest of Unclassified comes with the extended import
+    assert run_job(app, refresh) == "done"
+    assert cbox_tree(app, db, procore_folder(app, db, integration_id)) == photo_tree(procore, [avance, unclassified])
+
+
+def test_drawings_events_publish_review_and_obsolete(app, db, procore_sandbox):
+    """R4 for Drawings, R15: a revision published after the import arrives as a new version of the same
+    file (its events duplicated and out of order); a revision still in review changes nothing; a drawing
+    made obsolete leaves cBox; an upload event (no item to re-read) becomes a whole refresh."""
+    from tests.sync.media import areas, drawing_tree, links_by_kind, revision, revisions, start_tool
+
+    world = make_world(app, db, procore_sandbox, project="Puente Río Claro", hook=False)
+    procore = Procore(procore_sandbox, world)
+    (area,) = areas(procore).values()
+    integration_id, run_id = start_tool(app, db, world, world.drawings_id, {"areas": [area["id"]], "disciplines": []},
+                                        "Puente Río Claro")
+    assert run_job(app, run_id) == "done"
+    root = procore_folder(app, db, integration_id)
+    rev1, rev2 = revision(procore, "A-101", "1", area["id"]), revision(procore, "A-101", "2", area["id"])
+    drawing = rev1["drawing_id"]
+    before = links_by_kind(app, db, integration_id)[("file", drawing)]
+
+    deliver(app, db, event(world, "Drawing Revisions", rev2["id"], "create"))  # still unpublished: nothing
+    assert links_by_kind(app, db, integration_id)[("file", drawing)].procore_version_id == rev1["id"]
+
+    procore_sandbox._post("/_sandbox/drawings/publish", {"project_id": world.project_id, "revision_id": rev2["id"]})
+    runs = deliver(app, db, event(world, "Drawings", drawing), event(world, "Drawing Revisions", rev2["id"]),
+                   event(world, "Drawing Revisions", rev2["id"]))
+    assert len(runs) == 1
+    after = links_by_kind(app, db, integration_id)[("file", drawing)]
+    assert (after.cbox_file_id, after.procore_version_id) == (before.cbox_file_id, rev2["id"]), "a new version"
+    assert cbox_tree(app, db, root) == drawing_tree(procore, [area["id"]])
+
+    a201 = revision(procore, "A-201", "0", area["id"])
+    procore.send("PATCH", f"/rest/v1.1/drawing_areas/{area['id']}/drawings/{a201['drawing_id']}",
+                 drawing={"obsolete": True})
+    deliver(app, db, event(world, "Drawings", a201["drawing_id"]))
+    assert ("file", a201["drawing_id"]) not in links_by_kind(app, db, integration_id), "obsolete: gone"
+    assert cbox_tree(app, db, root) == drawing_tree(procore, [area["id"]])
+
+    pending = next(r for r in revisions(procore, drawing_area_id=area["id"]) if r["status"] == "pending review")
+    procore_sandbox._post("/_sandbox/drawings/review", {"project_id": world.project_id, "revision_id": pending["id"]})
+    procore_sandbox._post("/_sandbox/drawings/publish", {"project_id": world.project_id, "revision_id": pending["id"]})
+    (widened,) = deliver(app, db, event(world, "Drawing Uploads", 1, "update"))
+    assert run_row(app, db, widened).kind == "refresh"
+    assert cbox_tree(app, db, root) == drawing_tree(procore, [area["id"]])
