@@ -109,6 +109,14 @@ class MediaAPI:
         return self.paginate(f"/rest/v1.0/projects/{int(project_id)}/drawing_revisions",
                              company_id=company_id, params=params, model=DrawingRevision)
 
+    def drawing_upload_drawings(self, company_id: int, project_id: int, upload_id: int) -> list[int]:
+        """Ids of the drawings an upload's imports were assigned to (direct imports name theirs;
+        imports waiting for review name none yet)."""
+        upload = self.request("GET", f"/rest/v1.1/projects/{int(project_id)}/drawing_uploads/{int(upload_id)}",
+                              company_id=company_id, params={"view": "with_drawing_log_imports"})
+        imports = upload.get("drawing_log_imports") if isinstance(upload, dict) else None
+        return [int(i["drawing_id"]) for i in imports or [] if isinstance(i, dict) and i.get("drawing_id")]
+
     def drawing_revision(self, company_id: int, project_id: int,
                          revision_id: int) -> DrawingRevision:
         return DrawingRevision.from_api(self.request(

@@ -10,6 +10,7 @@ lowered) comes as HIDDEN, so the engine keeps what is below it instead of deleti
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Iterator
 
 from flask import current_app, has_app_context
@@ -193,6 +194,19 @@ class _Walk:
         yield self._mark(_file_item(file, file.parent_id))
 
 
+KNOWN_ROOT = -1  # stands for Procore's root folder above a known top-level folder
+
+
+@dataclass(frozen=True)
+class _Known:
+    """A folder as the integration's links remember it (in place of a Procore read)."""
+
+    id: int
+    parent_id: int
+    name: str
+    updated_at: None = None
+
+
 class _Refs:
     """Resolves the refs of one list_refs call; folder reads are cached for the call."""
 
@@ -203,8 +217,9 @@ class _Refs:
         self.folders = {int(i) for i in selections.get("folders", [])}
         self.files = {int(i) for i in selections.get("files", [])}
         self.cache: dict[int, tuple[str, Folder | None]] = {}
-        self.roots: set[int] = set()
+        self.roots: set[int] = {KNOWN_ROOT}
         self._paths: set[int] | None = None
+        self.known = getattr(integration, "known", None) or {}
 
     def resolve(self, name: str, resource_id: int) -> list[RemoteItem]:
         if name == FILES:
@@ -232,9 +247,17 @@ class _Refs:
 
     def chain(self, parent_id: int | None) -> tuple[str, list[Folder]]:
         """(LIVE, the folders from Procore's root down to parent_id), or the presence of the first
-        folder on the way up that cannot be read as live."""
+        folder on the way up that cannot be read as live. Folders the integration already has are
+        taken from its links instead of read again (their own events keep them current)."""
         chain: list[Folder] = []
         while parent_id is not None and len(chain) < MAX_ANCESTORS:
+            if parent_id in self.known:
+                known_parent, name = self.known[parent_id]
+                chain.append(_Known(parent_id, KNOWN_ROOT if known_parent is None else known_parent, name))
+                if known_parent is None:
+                    break  # just below Procore's root
+                parent_id = known_parent
+                continue
             presence, folder = self.read_folder(parent_id)
             if presence != LIVE:
                 return presence, chain

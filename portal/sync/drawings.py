@@ -34,7 +34,8 @@ from portal.procore import DrawingRevision, ProcoreNotFound, ProcorePermissionEr
 from portal.sync import refs as refs_
 from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, FullRefreshNeeded, RemoteItem
 
-DRAWINGS, REVISIONS = "Drawings", "Drawing Revisions"  # webhook resources resolved item by item
+# webhook resources resolved item by item
+DRAWINGS, REVISIONS, UPLOADS = "Drawings", "Drawing Revisions", "Drawing Uploads"
 PUBLISHED = "published"
 
 
@@ -152,7 +153,7 @@ class DrawingsMapper:
         """Drawings and revisions webhook events named, read now (contract: mapper.Mapper.list_refs).
         A revision stands for its drawing, whose CURRENT revision decides (R15); areas, sets and
         uploads change many drawings at once: FullRefreshNeeded."""
-        wanted = refs_.checked(refs, (DRAWINGS, REVISIONS))
+        wanted = refs_.checked(refs, (DRAWINGS, REVISIONS, UPLOADS))
         yield from refs_.resolve_all(wanted, _Refs(client, integration).resolve)
 
     def verify(self, client, integration, kind: str, item_id: int) -> str:
@@ -211,6 +212,10 @@ class _Refs:
         self.company_id, self.project_id = integration.procore_company_id, integration.procore_project_id
         self.area_ids, self.disciplines = selection_of(integration.selections)
         self._areas: _Areas | None = None
+        # Area folders the integration already has: a drawing is placed in them without reading the areas.
+        self.known = {area_id: RemoteItem(FOLDER, area_id, None, name)
+                      for area_id, (parent, name) in (getattr(integration, "known", None) or {}).items()
+                      if parent is None and area_id in self.area_ids}
 
     def areas(self) -> _Areas:
         if self._areas is None:
@@ -220,7 +225,17 @@ class _Refs:
     def resolve(self, name: str, resource_id: int) -> list[RemoteItem]:
         if name == DRAWINGS:
             return self.drawing(resource_id)
+        if name == UPLOADS:
+            return [item for drawing_id in self.drawings_of_upload(resource_id) for item in self.drawing(drawing_id)]
         return self.drawing(self.drawing_of(resource_id))
+
+    def drawings_of_upload(self, upload_id: int) -> list[int]:
+        """The drawings an upload's imports went to. Imports waiting for review name none: nothing of
+        theirs is published, so nothing changes in cBox (R15) until the events of their publication."""
+        try:
+            return self.client.drawing_upload_drawings(self.company_id, self.project_id, upload_id)
+        except (ProcoreNotFound, ProcorePermissionError):
+            raise FullRefreshNeeded(f"drawing upload {upload_id} cannot be read") from None
 
     def drawing_of(self, revision_id: int) -> int:
         """The drawing a revision belongs to (a deleted revision included); FullRefreshNeeded when
@@ -264,9 +279,11 @@ class _Refs:
         if area_id not in self.area_ids or (self.disciplines and (discipline is None
                                                                   or discipline.id not in self.disciplines)):
             return [_marker(FILE, drawing_id, None, OUTSIDE, name)]
-        areas = self.areas()
-        if area_id not in areas.areas:
-            return [_marker(FILE, drawing_id, None, HIDDEN, name)]  # its area is not in the listing: no proof
+        area = self.known.get(area_id)
+        if area is None:
+            areas = self.areas()
+            if area_id not in areas.areas:
+                return [_marker(FILE, drawing_id, None, HIDDEN, name)]  # its area is not in the listing: no proof
+            area = areas.folder(area_id)
         folder = discipline_item(area_id, current)
-        return [areas.folder(area_id), *([folder] if folder else []),
-                drawing_item(current, folder.id if folder else area_id)]
+        return [area, *([folder] if folder else []), drawing_item(current, folder.id if folder else area_id)]

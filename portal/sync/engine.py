@@ -15,6 +15,7 @@ still read is used, and what it cannot see waits as "pending": deletions happen 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from flask import current_app
 from sqlalchemy import select
@@ -25,7 +26,8 @@ from portal.connections.credentials import DbCredential, NoValidCredentials, cli
     record_integration
 from portal.extensions import db
 from portal.models import CboxFolder, SyncItem
-from portal.models.integrations import AWAITING, DONE, ERROR, EVENT, FAILED, PENDING, STOPPED, STOPPING, SYNCING
+from portal.models.integrations import AWAITING, DONE, ERROR, EVENT, FAILED, PENDING, REFRESH, STOPPED, STOPPING, \
+    SYNCED, SYNCING
 from portal.models.tenancy import utcnow
 from portal.procore import PaginationIncomplete, ProcoreAuthError, ProcoreError, ProcorePermissionError
 from portal.sync import removal
@@ -67,13 +69,14 @@ class Execution:
         self.links = {(link.procore_kind, link.procore_id): link for link in db.session.scalars(
             select(SyncItem).where(SyncItem.integration_id == integration.id))}
         self.root = procore_root(integration)
+        if self.refs is not None:
+            status = self.apply_events(accounts[0])
+            if status is not None:
+                return status
         chosen, complete = None, False
         for account, admin in self.standings(accounts):
             chosen = account, admin
             complete = self.attempt(account)
-            if self.full_needed:  # an event named something only a whole listing can apply
-                self.widen()
-                complete = self.attempt(account)
             if self.stop_reason or not self.sightings.hidden or not admin:
                 break
             current_app.logger.info("sync run %s: the view of %s shrank; trying another account", self.run.id,
@@ -108,10 +111,20 @@ class Execution:
             return READER  # the manifest could not be read: list, but prove nothing by absence
         return ADMIN if manifest.is_admin(self.mapper.tool) else READER
 
-    def widen(self) -> None:
-        """The event run becomes a refresh of the whole integration."""
+    def apply_events(self, account) -> str | None:
+        """An event run: read what the events named, with the first valid account, placing items under
+        the folders the integration already has. Its manifest is read only if something may have to
+        leave cBox (remove_missing). None when an event needs the whole listing instead (widened)."""
+        known = {link.procore_id: (link.procore_parent_id, link.name) for (kind, _id), link in self.links.items()
+                 if kind == FOLDER and link.status in (SYNCED, SYNCING) and cbox_item(link) is not None}
+        self.target = replace(self.target, known=known)
+        complete = self.attempt(account)
+        if not self.full_needed:
+            return self.conclude(complete, account, None)
         current_app.logger.info("sync run %s: an event needs a full refresh", self.run.id)
-        self.run.kind, self.run.scope, self.refs, self.full_needed = "refresh", None, None, False
+        self.run.kind, self.run.scope, self.refs, self.full_needed = REFRESH, None, None, False
+        self.target = replace(self.target, known={})
+        return None
 
     def attempt(self, account) -> bool:
         """List and copy with one account; True when the listing was complete."""
@@ -128,7 +141,7 @@ class Execution:
             self.drain(fetcher, force=True)
         return complete
 
-    def conclude(self, complete: bool, account, admin: bool) -> str:
+    def conclude(self, complete: bool, account, admin: bool | None) -> str:
         if self.stop_reason == STOPPING:
             return self.finish(STOPPED)
         if self.stop_reason:
@@ -308,12 +321,15 @@ class Execution:
                 self.stored(fetched, "create")
 
     # -- deletions (R7, R13, R34) ----------------------------------------------------------------
-    def remove_missing(self, account, admin: bool) -> bool:
+    def remove_missing(self, account, admin: bool | None) -> bool:
         """Delete what Procore proved gone, keep the rest as pending; False when the deletion is large
-        enough to wait for an admin's confirmation (nothing is deleted then)."""
+        enough to wait for an admin's confirmation (nothing is deleted then). `admin` None: not read
+        yet (an event run), read now since it decides."""
         gone = removal.unseen(self.links, self.sightings, named_only=self.refs is not None)
         if not gone:
             return True
+        if admin is None:
+            admin = self.standing(account) == ADMIN
         proven, kept = removal.sort_proof(self.links, self.sightings, gone, admin, self.verifier(account))
         removal.keep(kept, account.procore_login, self.run.id)
         if proven and removal.needs_confirmation(self.run, proven, len(self.links)):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask
 
@@ -31,6 +31,9 @@ class Target:
     procore_company_id: int
     procore_project_id: int
     selections: dict
+    # Folders the integration already has, {procore id: (parent id or None under the root, name)}:
+    # an event run places an item under them without reading each one from Procore again.
+    known: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

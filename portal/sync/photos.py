@@ -167,12 +167,19 @@ class _Refs:
         self.company_id, self.project_id = integration.procore_company_id, integration.procore_project_id
         self.albums = set(selected_albums(integration.selections))
         self.read: dict[int, tuple[str, RemoteItem | None]] = {}
+        # Albums the integration already has: a photo is placed in them without reading them again (an
+        # album an event names is always read: album_ref).
+        self.known = {album_id: RemoteItem(FOLDER, album_id, None, name)
+                      for album_id, (_parent, name) in (getattr(integration, "known", None) or {}).items()}
 
     def resolve(self, name: str, resource_id: int) -> list[RemoteItem]:
         return self.image(resource_id) if name == IMAGES else self.album_ref(resource_id)
 
-    def album(self, album_id: int) -> tuple[str, RemoteItem | None]:
-        """(presence, the album's folder item) read now, cached for the call."""
+    def album(self, album_id: int, fresh: bool = False) -> tuple[str, RemoteItem | None]:
+        """(presence, the album's folder item) read now, cached for the call (a known album is not read
+        unless `fresh`)."""
+        if not fresh and album_id not in self.read and album_id in self.known and album_id in self.albums:
+            return LIVE, self.known[album_id]
         if album_id not in self.read:
             if album_id == UNCLASSIFIED:
                 self.read[album_id] = LIVE, RemoteItem(FOLDER, UNCLASSIFIED, None, UNCLASSIFIED_NAME)
@@ -188,7 +195,7 @@ class _Refs:
         return self.read[album_id]
 
     def album_ref(self, album_id: int) -> list[RemoteItem]:
-        presence, folder = self.album(album_id)
+        presence, folder = self.album(album_id, fresh=True)
         if presence != LIVE:
             return [_marker(FOLDER, album_id, None, presence)]
         if album_id not in self.albums:
@@ -196,6 +203,17 @@ class _Refs:
         return [folder]
 
     def image(self, image_id: int) -> list[RemoteItem]:
+        # The listing list_remote uses, across albums, first: a live photo in one call (a recycled one
+        # reads fine by id but is not listed, so only a photo missing there is read by id).
+        listed = next((i for i in self.client.images(self.company_id, self.project_id, None, id=image_id)
+                       if i.id == image_id), None)
+        if listed is not None:
+            album_id = listed.image_category_id if listed.image_category_id is not None else UNCLASSIFIED
+            if album_id not in self.albums:
+                return [_marker(FILE, image_id, album_id, OUTSIDE, listed.filename or "")]  # R19
+            presence, folder = self.album(album_id)
+            if presence == LIVE:
+                return [folder, image_item(listed, album_id)]
         try:
             image = self.client.image(self.company_id, self.project_id, image_id)
         except ProcoreNotFound:

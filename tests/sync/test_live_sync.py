@@ -207,7 +207,8 @@ def test_photos_events_create_move_album_deleted_and_recovered(app, db, procore_
 def test_drawings_events_publish_review_and_obsolete(app, db, procore_sandbox):
     """R4 for Drawings, R15: a revision published after the import arrives as a new version of the same
     file (its events duplicated and out of order); a revision still in review changes nothing; a drawing
-    made obsolete leaves cBox; an upload event (no item to re-read) becomes a whole refresh."""
+    made obsolete leaves cBox; an upload event goes to the drawings it was assigned to; a set event (no item
+    to re-read) becomes a whole refresh."""
     from tests.sync.media import areas, drawing_tree, links_by_kind, revision, revisions, start_tool
 
     world = make_world(app, db, procore_sandbox, project="Puente Río Claro", hook=False)
@@ -223,6 +224,15 @@ def test_drawings_events_publish_review_and_obsolete(app, db, procore_sandbox):
 
     deliver(app, db, event(world, "Drawing Revisions", rev2["id"], "create"))  # still unpublished: nothing
     assert links_by_kind(app, db, integration_id)[("file", drawing)].procore_version_id == rev1["id"]
+    sets = procore.get(f"/rest/v1.0/projects/{world.project_id}/drawing_sets")
+    upload = procore.send("POST", f"/rest/v1.1/projects/{world.project_id}/drawing_uploads", drawing_upload={
+        "drawing_area_id": area["id"], "drawing_set_id": sets[0]["id"], "drawing_log_imports": [{
+            "upload_uuid": _upload(procore_sandbox, world, b"%PDF-1.4\n% directa\n%%EOF\n"),
+            "drawing_date": "2026-12-01", "default_revision": "9", "drawing_id": drawing}]})
+    (direct,) = deliver(app, db, event(world, "Drawing Uploads", upload["id"], "create"))
+    assert run_row(app, db, direct).kind == "event", "resolved to its drawing, not a whole refresh"
+    assert links_by_kind(app, db, integration_id)[("file", drawing)].procore_version_id == rev1["id"], \
+        "a direct upload is not published: nothing changes (R15)"
 
     procore_sandbox._post("/_sandbox/drawings/publish", {"project_id": world.project_id, "revision_id": rev2["id"]})
     runs = deliver(app, db, event(world, "Drawings", drawing), event(world, "Drawing Revisions", rev2["id"]),
@@ -242,6 +252,6 @@ def test_drawings_events_publish_review_and_obsolete(app, db, procore_sandbox):
     pending = next(r for r in revisions(procore, drawing_area_id=area["id"]) if r["status"] == "pending review")
     procore_sandbox._post("/_sandbox/drawings/review", {"project_id": world.project_id, "revision_id": pending["id"]})
     procore_sandbox._post("/_sandbox/drawings/publish", {"project_id": world.project_id, "revision_id": pending["id"]})
-    (widened,) = deliver(app, db, event(world, "Drawing Uploads", 1, "update"))
+    (widened,) = deliver(app, db, event(world, "Drawing Sets", 1, "update"))
     assert run_row(app, db, widened).kind == "refresh"
     assert cbox_tree(app, db, root) == drawing_tree(procore, [area["id"]])
