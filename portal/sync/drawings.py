@@ -212,6 +212,8 @@ class _Refs:
         self.company_id, self.project_id = integration.procore_company_id, integration.procore_project_id
         self.area_ids, self.disciplines = selection_of(integration.selections)
         self._areas: _Areas | None = None
+        self.read: dict[int, list[RemoteItem]] = {}  # drawing id -> what drawing() gave, for this call
+        self.revision_drawing: dict[int, int] = {}  # revision id -> drawing id, from the listings read
         # Area folders the integration already has: a drawing is placed in them without reading the areas.
         self.known = {area_id: RemoteItem(FOLDER, area_id, None, name)
                       for area_id, (parent, name) in (getattr(integration, "known", None) or {}).items()
@@ -239,7 +241,9 @@ class _Refs:
 
     def drawing_of(self, revision_id: int) -> int:
         """The drawing a revision belongs to (a deleted revision included); FullRefreshNeeded when
-        Procore does not say."""
+        Procore does not say. A revision listed with a drawing read in this call costs no request."""
+        if revision_id in self.revision_drawing:
+            return self.revision_drawing[revision_id]
         try:
             return self.client.drawing_revision(self.company_id, self.project_id, revision_id).drawing_id or \
                 self._deleted_revision_drawing(revision_id)
@@ -257,6 +261,11 @@ class _Refs:
         return found[0].drawing_id
 
     def drawing(self, drawing_id: int) -> list[RemoteItem]:
+        if drawing_id not in self.read:
+            self.read[drawing_id] = self._drawing(drawing_id)
+        return self.read[drawing_id]
+
+    def _drawing(self, drawing_id: int) -> list[RemoteItem]:
         try:
             revisions = list(self.client.drawing_revisions(self.company_id, self.project_id, drawing_id=drawing_id,
                                                            with_obsolete=True))
@@ -265,6 +274,7 @@ class _Refs:
         except ProcorePermissionError:
             return [_marker(FILE, drawing_id, None, HIDDEN)]
         revisions = [r for r in revisions if r.drawing_id == drawing_id]
+        self.revision_drawing.update((r.id, drawing_id) for r in revisions)
         if not revisions:  # no live revision: deleted (its revisions are in the deleted listing) or unknown
             deleted = [r for r in self.client.drawing_revisions(self.company_id, self.project_id, drawing_id=drawing_id,
                                                                 with_obsolete=True, deleted="only")
