@@ -36,7 +36,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-ADMIN = "admin@constructora.test"
+from bench.portal_setup import ADMIN, admin_with_account, make_app  # noqa: E402 - after the path
 PROJECT = "Hospital Regional Ñuñoa"
 LIST_ENDPOINTS = ("/rest/v1.0/folders", "/rest/v1.0/folders/<int:folder_id>", "/rest/v1.0/files/<int:file_id>",
                   "/rest/v1.0/projects/<int:project_id>/documents", "/rest/v1.0/file_versions/<int:version_id>")
@@ -65,47 +65,15 @@ def portal_settings(work: Path, sb_url: str, threads: int | None) -> dict:
     return settings
 
 
-def make_app(settings: dict):
-    os.environ.update(settings)  # load_config reads the environment, as the worker will
-    from flask_migrate import upgrade
-
-    from portal import create_app
-    from portal.extensions import db
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"]})
-    with app.app_context():
-        upgrade(revision="heads")
-        db.session.remove()
-    return app
-
-
 def make_integration(app, sb, folder_ids: list[int]) -> tuple[int, int]:
     """A company, an admin with a Procore account (a sandbox token), a cBox project, an integration
     of the generated folders and its import run (committed, not enqueued)."""
-    from datetime import datetime, timedelta, timezone
-
     from portal.cbox import store
-    from portal.connections.credentials import store_pair
     from portal.extensions import db
-    from portal.models import Company, ProcoreAccount, Role, User
-    from portal.procore import TokenPair
-    from portal.security import hash_password
     from portal.sync import gate, service
 
-    pair = sb.token(ADMIN)
     with app.app_context():
-        company = Company(name="Bench", procore_company_id=sb.company_id(), procore_company_name="Constructora Demo")
-        db.session.add(company)
-        db.session.flush()
-        user = User(email="bench@demo.test", role=Role.ADMIN, company_id=company.id, can_integrate_procore=True,
-                    password_hash=hash_password("bench password 123"), name="Bench")
-        db.session.add(user)
-        db.session.flush()
-        account = ProcoreAccount(company_id=company.id, user_id=user.id, procore_user_id=5_000_000_999,
-                                 procore_login=ADMIN, procore_company_id=company.procore_company_id)
-        now = datetime.now(timezone.utc)
-        store_pair(account, TokenPair(pair["access_token"], pair["refresh_token"], now + timedelta(hours=1), now))
-        db.session.add(account)
+        company, user, account = admin_with_account(sb, sb.company_id())
         documents = store.categorized_folder(store.create_project(company.id, "Bench"), "documents")
         db.session.flush()
         project = gate.Verdict(sb.project_id(PROJECT), PROJECT)

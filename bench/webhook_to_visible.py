@@ -25,14 +25,14 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-ADMIN = "admin@constructora.test"
+from bench.portal_setup import ADMIN, admin_with_account, make_app  # noqa: E402 - after the path
 PROJECT = "Puente Río Claro"  # one default drawing area; seeded photos and documents
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
        b"trailer<</Root 1 0 R>>\n%%EOF\n")
@@ -77,20 +77,6 @@ def portal_env(work: Path, sb_url: str, web_url: str) -> dict:
             "PUBLIC_BASE_URL": web_url}
 
 
-def make_app(settings: dict):
-    os.environ.update(settings)
-    from flask_migrate import upgrade
-
-    from portal import create_app
-    from portal.extensions import db
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"]})
-    with app.app_context():
-        upgrade(revision="heads")
-        db.session.remove()
-    return app
-
-
 def serve(app, port: int):
     from werkzeug.serving import make_server
 
@@ -102,28 +88,14 @@ def serve(app, port: int):
 def setup(app, sb, procore: Procore) -> dict:
     """Company, admin + Procore account, cBox project, a healthy hook, one integration per tool."""
     from portal.cbox import store
-    from portal.connections.credentials import client_for_account, record_integration, store_pair
+    from portal.connections.credentials import client_for_account, record_integration
     from portal.extensions import db
-    from portal.models import Company, Integration, ProcoreAccount, Role, User
-    from portal.procore import TokenPair
-    from portal.security import hash_password
+    from portal.models import Integration
     from portal.sync.jobs import create_run
     from portal.webhooks import health, repair
 
-    pair = sb.token(ADMIN)
     with app.app_context():
-        company = Company(name="Bench", procore_company_id=procore.company, procore_company_name="Constructora Demo")
-        db.session.add(company)
-        db.session.flush()
-        user = User(email="bench@demo.test", role=Role.ADMIN, company_id=company.id, can_integrate_procore=True,
-                    password_hash=hash_password("bench password 123"), name="Bench")
-        db.session.add(user)
-        db.session.flush()
-        account = ProcoreAccount(company_id=company.id, user_id=user.id, procore_user_id=5_000_000_999,
-                                 procore_login=ADMIN, procore_company_id=procore.company)
-        now = datetime.now(timezone.utc)
-        store_pair(account, TokenPair(pair["access_token"], pair["refresh_token"], now + timedelta(hours=1), now))
-        db.session.add(account)
+        company, user, account = admin_with_account(sb, procore.company)
         project = store.create_project(company.id, "Bench")
         db.session.flush()
         record_integration(account, procore.project)

@@ -17,7 +17,8 @@ from flask import current_app, has_app_context
 
 from portal.procore import File, Folder, ProcoreNotFound, ProcorePermissionError
 from portal.sync import refs as refs_
-from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, FullRefreshNeeded, RemoteItem
+from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, FullRefreshNeeded, RemoteItem, \
+    marker
 
 MAX_ANCESTORS = 100  # Procore nests folders at most ~100 deep; a longer chain is a loop
 MAX_PATH_READS = 50  # selected roots read to tell whether a folder an event names is on their path
@@ -84,10 +85,6 @@ def _presence(read) -> tuple[str, object]:
     return (DELETED if found.is_deleted else LIVE), found
 
 
-def _marker(kind: str, item_id: int, parent_id: int | None, presence: str, name: str = "") -> RemoteItem:
-    return RemoteItem(kind, item_id, parent_id, name, presence=presence)
-
-
 class _Walk:
     """One listing: remembers what it yielded so overlapping selections list each item once."""
 
@@ -144,7 +141,7 @@ class _Walk:
             return
         presence, folder = self._folder(folder_id)
         if presence != LIVE:  # a selected root: gone (or unreadable) as a whole
-            yield _marker(FOLDER, folder_id, None, presence)
+            yield marker(FOLDER, folder_id, None, presence)
             return
         if folder.parent_id is not None:
             yield from self.ancestors(folder.parent_id)
@@ -156,7 +153,7 @@ class _Walk:
                 if presence != LIVE:
                     # Its parent lists it, yet it cannot be read: the account's view shrank (a private
                     # folder, a lowered permission), which proves nothing about Procore (HIDDEN).
-                    yield _marker(FOLDER, child_id, self._parent(parent_id),
+                    yield marker(FOLDER, child_id, self._parent(parent_id),
                                   DELETED if presence == DELETED else HIDDEN)
                     continue
             if current.id in self.walked:
@@ -171,7 +168,7 @@ class _Walk:
             # the first one fetched.
             for child in current.folders:
                 if child.is_deleted:
-                    yield _marker(FOLDER, child.id, self._parent(current.id), DELETED, child.name)
+                    yield marker(FOLDER, child.id, self._parent(current.id), DELETED, child.name)
             ahead = [self._ahead(child.id, current.id) for child in current.folders
                      if child.id not in self.walked and not (child.is_deleted or child.is_recycle_bin)]
             stack.extend(reversed(ahead))
@@ -179,7 +176,7 @@ class _Walk:
     def _files(self, folder: Folder) -> Iterator[RemoteItem]:
         for file in folder.files:
             if file.is_deleted:
-                yield _marker(FILE, file.id, self._parent(folder.id), DELETED, file.name)
+                yield marker(FILE, file.id, self._parent(folder.id), DELETED, file.name)
             elif (FILE, file.id) not in self.seen:
                 yield self._mark(_file_item(file, folder.id))
 
@@ -188,7 +185,7 @@ class _Walk:
             return
         presence, file = _presence(lambda: self.client.file(self.company_id, self.project_id, file_id))
         if presence != LIVE:
-            yield _marker(FILE, file_id, None, presence)
+            yield marker(FILE, file_id, None, presence)
             return
         yield from self.ancestors(file.parent_id)
         yield self._mark(_file_item(file, file.parent_id))
@@ -287,23 +284,23 @@ class _Refs:
     def file(self, file_id: int) -> list[RemoteItem]:
         presence, file = _presence(lambda: self.client.file(self.company_id, self.project_id, file_id))
         if presence != LIVE:
-            return [_marker(FILE, file_id, None, presence)]
+            return [marker(FILE, file_id, None, presence)]
         presence, chain = self.chain(file.parent_id)
         if presence != LIVE:
-            return [_marker(FILE, file_id, None, self.unsure(presence), file.name)]
+            return [marker(FILE, file_id, None, self.unsure(presence), file.name)]
         if file_id in self.files or self.inside(chain):
             return [*self.ancestors(chain), _file_item(file, self.parent(file.parent_id))]
-        return [_marker(FILE, file_id, self.parent(file.parent_id), OUTSIDE, file.name)]  # R22
+        return [marker(FILE, file_id, self.parent(file.parent_id), OUTSIDE, file.name)]  # R22
 
     def folder_ref(self, folder_id: int) -> list[RemoteItem]:
         presence, folder = self.read_folder(folder_id)
         if presence != LIVE:
-            return [_marker(FOLDER, folder_id, None, presence)]
+            return [marker(FOLDER, folder_id, None, presence)]
         if folder.parent_id is None:
             return []  # Procore's root folder: not an item in cBox
         presence, chain = self.chain(folder.parent_id)
         if presence != LIVE:
-            return [_marker(FOLDER, folder_id, None, self.unsure(presence), folder.name)]
+            return [marker(FOLDER, folder_id, None, self.unsure(presence), folder.name)]
         item = RemoteItem(FOLDER, folder.id, self.parent(folder.parent_id), folder.name, updated_at=folder.updated_at)
         if folder_id in self.folders or self.inside(chain):
             # Inside the selection: a folder moved in from outside brings its contents, which get no
@@ -312,7 +309,7 @@ class _Refs:
             return [*self.ancestors(chain), item, *(self.subtree(folder_id) if folder.folders or folder.files else [])]
         if folder_id in self.paths():  # a folder on the path to a selected item (list_remote yields those too)
             return [*self.ancestors(chain), item]
-        return [_marker(FOLDER, folder_id, item.parent_id, OUTSIDE, folder.name)]
+        return [marker(FOLDER, folder_id, item.parent_id, OUTSIDE, folder.name)]
 
     def subtree(self, folder_id: int) -> list[RemoteItem]:
         walk = _Walk(self.client, self.company_id, self.project_id)

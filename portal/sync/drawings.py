@@ -32,7 +32,8 @@ from typing import Iterator
 
 from portal.procore import DrawingRevision, ProcoreNotFound, ProcorePermissionError
 from portal.sync import refs as refs_
-from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, FullRefreshNeeded, RemoteItem
+from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, FullRefreshNeeded, RemoteItem, \
+    marker
 
 # webhook resources resolved item by item
 DRAWINGS, REVISIONS, UPLOADS = "Drawings", "Drawing Revisions", "Drawing Uploads"
@@ -80,10 +81,6 @@ def discipline_item(area_id: int, revision: DrawingRevision) -> RemoteItem | Non
         return None
     return RemoteItem(FOLDER, discipline_folder_id(area_id, discipline.id), area_id,
                       discipline.name or str(discipline.id))
-
-
-def _marker(kind: str, item_id: int, parent_id: int | None, presence: str, name: str = "") -> RemoteItem:
-    return RemoteItem(kind, item_id, parent_id, name, presence=presence)
 
 
 @dataclass(frozen=True)
@@ -134,7 +131,7 @@ class DrawingsMapper:
         areas = _Areas(client, company_id, project_id)
         for area_id in area_ids:
             if area_id not in areas.areas:  # absent from the complete area listing
-                yield _marker(FOLDER, area_id, None, ABSENT)
+                yield marker(FOLDER, area_id, None, ABSENT)
                 continue
             current = {}
             try:
@@ -144,7 +141,7 @@ class DrawingsMapper:
                                                 and revision.discipline.id in disciplines)):
                         current.setdefault(revision.drawing_id, revision)
             except (ProcoreNotFound, ProcorePermissionError) as error:  # the area vanished, or cannot be read
-                yield _marker(FOLDER, area_id, None, ABSENT if isinstance(error, ProcoreNotFound) else HIDDEN)
+                yield marker(FOLDER, area_id, None, ABSENT if isinstance(error, ProcoreNotFound) else HIDDEN)
                 continue
             yield areas.folder(area_id)
             yield from _area_tree(area_id, current.values())
@@ -270,30 +267,30 @@ class _Refs:
             revisions = list(self.client.drawing_revisions(self.company_id, self.project_id, drawing_id=drawing_id,
                                                            with_obsolete=True))
         except ProcoreNotFound:
-            return [_marker(FILE, drawing_id, None, ABSENT)]
+            return [marker(FILE, drawing_id, None, ABSENT)]
         except ProcorePermissionError:
-            return [_marker(FILE, drawing_id, None, HIDDEN)]
+            return [marker(FILE, drawing_id, None, HIDDEN)]
         revisions = [r for r in revisions if r.drawing_id == drawing_id]
         self.revision_drawing.update((r.id, drawing_id) for r in revisions)
         if not revisions:  # no live revision: deleted (its revisions are in the deleted listing) or unknown
             deleted = [r for r in self.client.drawing_revisions(self.company_id, self.project_id, drawing_id=drawing_id,
                                                                 with_obsolete=True, deleted="only")
                        if r.drawing_id == drawing_id]
-            return [_marker(FILE, drawing_id, None, DELETED if deleted else ABSENT)]
+            return [marker(FILE, drawing_id, None, DELETED if deleted else ABSENT)]
         current = next((r for r in revisions if is_current(r)), None)
         area_id = next((r.drawing_area_id for r in revisions if r.drawing_area_id is not None), None)
         name = file_name(current or revisions[0])
         if current is None or any(r.obsolete for r in revisions):
-            return [_marker(FILE, drawing_id, None, OUTSIDE, name)]  # R15: unpublished only, or obsolete
+            return [marker(FILE, drawing_id, None, OUTSIDE, name)]  # R15: unpublished only, or obsolete
         discipline = current.discipline
         if area_id not in self.area_ids or (self.disciplines and (discipline is None
                                                                   or discipline.id not in self.disciplines)):
-            return [_marker(FILE, drawing_id, None, OUTSIDE, name)]
+            return [marker(FILE, drawing_id, None, OUTSIDE, name)]
         area = self.known.get(area_id)
         if area is None:
             areas = self.areas()
             if area_id not in areas.areas:
-                return [_marker(FILE, drawing_id, None, HIDDEN, name)]  # its area is not in the listing: no proof
+                return [marker(FILE, drawing_id, None, HIDDEN, name)]  # its area is not in the listing: no proof
             area = areas.folder(area_id)
         folder = discipline_item(area_id, current)
         return [area, *([folder] if folder else []), drawing_item(current, folder.id if folder else area_id)]

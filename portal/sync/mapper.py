@@ -37,6 +37,11 @@ class RemoteItem:
     presence: str = LIVE
 
 
+def marker(kind: str, item_id: int, parent_id: int | None, presence: str, name: str = "") -> RemoteItem:
+    """An item a listing did not see live (DELETED, HIDDEN, ABSENT or OUTSIDE)."""
+    return RemoteItem(kind, item_id, parent_id, name, presence=presence)
+
+
 class Mapper(Protocol):
     """One Procore tool's view of an integration.
 

@@ -33,7 +33,7 @@ from typing import Iterator
 
 from portal.procore import Image, ProcoreNotFound, ProcorePermissionError
 from portal.sync import refs as refs_
-from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, RemoteItem
+from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, RemoteItem, marker
 
 UNCLASSIFIED = -1  # the pseudo-album of photos without an album (reserved: Procore ids are positive)
 UNCLASSIFIED_NAME = "Unclassified"  # Procore's name for the default album (a data name, like "Procore")
@@ -55,10 +55,6 @@ def image_item(image: Image, album_id: int) -> RemoteItem:
     # or album move, and R19 wants a move to be a move of the same cBox file, not new content.
     return RemoteItem(FILE, image.id, album_id, image.filename or f"{image.id}", version_id=None,
                       size=image.size, updated_at=image.updated_at, download_url=image.url)
-
-
-def _marker(kind: str, item_id: int, parent_id: int | None, presence: str, name: str = "") -> RemoteItem:
-    return RemoteItem(kind, item_id, parent_id, name, presence=presence)
 
 
 @dataclass(frozen=True)
@@ -97,12 +93,12 @@ class PhotosMapper:
                 images = iter(client.images(company_id, project_id, album_id))
             else:  # not in the complete album listing: read it to say why (readable yet unlisted: no proof)
                 presence = _album_presence(client, company_id, project_id, album_id)
-                yield _marker(FOLDER, album_id, None, HIDDEN if presence == LIVE else presence)
+                yield marker(FOLDER, album_id, None, HIDDEN if presence == LIVE else presence)
                 continue
             try:
                 first = next(images, None)  # the album may vanish between the two calls
             except (ProcoreNotFound, ProcorePermissionError) as error:
-                yield _marker(FOLDER, album_id, None, ABSENT if isinstance(error, ProcoreNotFound) else HIDDEN)
+                yield marker(FOLDER, album_id, None, ABSENT if isinstance(error, ProcoreNotFound) else HIDDEN)
                 continue
             yield folder
             for image in chain([first] if first is not None else [], images):
@@ -197,9 +193,9 @@ class _Refs:
     def album_ref(self, album_id: int) -> list[RemoteItem]:
         presence, folder = self.album(album_id, fresh=True)
         if presence != LIVE:
-            return [_marker(FOLDER, album_id, None, presence)]
+            return [marker(FOLDER, album_id, None, presence)]
         if album_id not in self.albums:
-            return [_marker(FOLDER, album_id, None, OUTSIDE, folder.name)]
+            return [marker(FOLDER, album_id, None, OUTSIDE, folder.name)]
         return [folder]
 
     def image(self, image_id: int) -> list[RemoteItem]:
@@ -210,30 +206,30 @@ class _Refs:
         if listed is not None:
             album_id = listed.image_category_id if listed.image_category_id is not None else UNCLASSIFIED
             if album_id not in self.albums:
-                return [_marker(FILE, image_id, album_id, OUTSIDE, listed.filename or "")]  # R19
+                return [marker(FILE, image_id, album_id, OUTSIDE, listed.filename or "")]  # R19
             presence, folder = self.album(album_id)
             if presence == LIVE:
                 return [folder, image_item(listed, album_id)]
         try:
             image = self.client.image(self.company_id, self.project_id, image_id)
         except ProcoreNotFound:
-            return [_marker(FILE, image_id, None, ABSENT)]
+            return [marker(FILE, image_id, None, ABSENT)]
         except ProcorePermissionError:
-            return [_marker(FILE, image_id, None, HIDDEN)]
+            return [marker(FILE, image_id, None, HIDDEN)]
         if image.permanently_deleted:
-            return [_marker(FILE, image_id, None, DELETED, image.filename or "")]
+            return [marker(FILE, image_id, None, DELETED, image.filename or "")]
         album_id = image.image_category_id if image.image_category_id is not None else UNCLASSIFIED
         name = image.filename or ""
         if album_id not in self.albums:
-            return [_marker(FILE, image_id, album_id, OUTSIDE, name)]  # R19: moved to an album not synced
+            return [marker(FILE, image_id, album_id, OUTSIDE, name)]  # R19: moved to an album not synced
         presence, folder = self.album(album_id)
         if presence != LIVE:  # its album is gone (deleted: the photo went to the bin with it) or unreadable
-            return [_marker(FOLDER, album_id, None, presence), _marker(FILE, image_id, album_id, presence, name)]
+            return [marker(FOLDER, album_id, None, presence), marker(FILE, image_id, album_id, presence, name)]
         # Confirm with the listing list_remote uses: a recycled photo reads fine by id but is not listed.
         listing = self.client.images(self.company_id, self.project_id,
                                      None if album_id == UNCLASSIFIED else album_id, id=image_id)
         listed = next((i for i in listing if i.id == image_id and (
             album_id != UNCLASSIFIED or i.image_category_id is None)), None)
         if listed is None:
-            return [_marker(FILE, image_id, album_id, ABSENT, name)]
+            return [marker(FILE, image_id, album_id, ABSENT, name)]
         return [folder, image_item(listed, album_id)]

@@ -27,3 +27,17 @@ def connect_sandbox_admin(page, url: str, screenshots=None) -> None:
     page.get_by_label(re.compile("Constructora Demo")).check()
     page.get_by_role("button", name="Conectar").click()
     page.wait_for_url(url + "/connections")
+
+
+def repair_hook_and_create_project(page, url: str, project: str = "Hospital Regional Ñuñoa",
+                                   cbox_project: str = "Hospital Ñuñoa") -> None:
+    """R12: imports need our webhook; Ñuñoa's points at a wrong endpoint: repair it from /projects, then
+    create the cBox project to import into."""
+    page.goto(url + "/projects/")
+    row = page.locator("tr", has_text=project)
+    row.get_by_role("button", name="Reparar…").click()
+    page.get_by_role("button", name="Aplicar cambios").click()
+    page.locator("tr", has_text=project).get_by_text("Saludable").wait_for()
+    page.goto(url + "/cbox/")
+    page.get_by_label("Nuevo proyecto de cBox").fill(cbox_project)
+    page.get_by_role("button", name="Crear proyecto").click()

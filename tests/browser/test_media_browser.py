@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.browser.conftest import portal_errors
-from tests.browser.helpers import connect_sandbox_admin, sign_in
+from tests.browser.helpers import connect_sandbox_admin, repair_hook_and_create_project, sign_in
 
 pytestmark = pytest.mark.browser
 PROJECT = "Hospital Regional Ñuñoa"
@@ -36,13 +36,7 @@ def test_import_an_album_and_a_drawing_area(fresh_run, page, console_errors, scr
     url = fresh_run.url
     sign_in(page, url)
     connect_sandbox_admin(page, url)
-    page.goto(url + "/projects/")
-    page.locator("tr", has_text=PROJECT).get_by_role("button", name="Reparar…").click()
-    page.get_by_role("button", name="Aplicar cambios").click()
-    page.locator("tr", has_text=PROJECT).get_by_text("Saludable").wait_for()
-    page.goto(url + "/cbox/")
-    page.get_by_label("Nuevo proyecto de cBox").fill("Hospital Ñuñoa")
-    page.get_by_role("button", name="Crear proyecto").click()
+    repair_hook_and_create_project(page, url, PROJECT)
 
     def albums(page):
         page.screenshot(path=str(screenshots / "40-photos-choose-albums.png"), full_page=True)

@@ -10,7 +10,7 @@ import requests
 
 from sandbox.testing import SandboxServer
 from tests.browser.conftest import _running, portal_errors
-from tests.browser.helpers import connect_sandbox_admin, sign_in
+from tests.browser.helpers import connect_sandbox_admin, repair_hook_and_create_project, sign_in
 
 pytestmark = pytest.mark.browser
 ADMIN = "admin@constructora.test"
@@ -81,16 +81,9 @@ def test_every_state_icon_and_a_lost_permission(run_with_small_limits, page, con
     procore = Procore(run_with_small_limits.sandbox_port, tmp_path)
     sign_in(page, url)
     connect_sandbox_admin(page, url)
-    page.goto(url + "/projects/")
-    row = page.locator("tr", has_text=PROJECT)
-    row.get_by_role("button", name="Reparar…").click()
-    page.get_by_role("button", name="Aplicar cambios").click()
-    page.locator("tr", has_text=PROJECT).get_by_text("Saludable").wait_for()
+    repair_hook_and_create_project(page, url, PROJECT)
 
     # Import the whole Documents tree (the private "06 Confidencial" too: the account is Documents Admin).
-    page.goto(url + "/cbox/")
-    page.get_by_label("Nuevo proyecto de cBox").fill("Hospital Ñuñoa")
-    page.get_by_role("button", name="Crear proyecto").click()
     page.get_by_role("link", name="Documentos").first.click()
     page.locator("summary", has_text="⋯").first.click()
     page.get_by_role("menuitem", name="Importar desde… › Procore").first.click()

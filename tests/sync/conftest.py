@@ -68,3 +68,12 @@ def procore_sandbox(request, app, sandbox_process):
         changed = bool(sb.events(after_id=before))
         _state["dirty"] = changed or not getattr(request.node, "sync_call_passed", False)
         assert not changed, "a test marked keeps_sandbox changed Procore data: drop the mark"
+
+
+@pytest.fixture
+def signed_in(client, login_as, world):
+    """The test client signed in as the world's portal admin (tests/sync/helpers.make_world)."""
+    from types import SimpleNamespace
+
+    login_as(SimpleNamespace(email="admin@demo.test"))
+    return client

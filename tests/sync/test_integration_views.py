@@ -18,12 +18,6 @@ def world(app, db, procore_sandbox):
     return make_world(app, db, procore_sandbox)
 
 
-@pytest.fixture
-def signed_in(client, login_as, world):
-    login_as(SimpleNamespace(email="admin@demo.test"))
-    return client
-
-
 def burst(app):
     with app.app_context():
         redis = app.extensions["redis"]

@@ -5,7 +5,6 @@ starts background work, importing again extends the selection, and the pages nam
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -19,12 +18,6 @@ from tests.sync.test_integration_views import burst
 @pytest.fixture
 def world(app, db, procore_sandbox):
     return make_world(app, db, procore_sandbox)  # Hospital Regional Ñuñoa, our webhook repaired
-
-
-@pytest.fixture
-def signed_in(client, login_as, world):
-    login_as(SimpleNamespace(email="admin@demo.test"))
-    return client
 
 
 def _integration(app, db):

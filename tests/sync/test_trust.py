@@ -28,12 +28,6 @@ def world(app, db, procore_sandbox):
     return make_world(app, db, procore_sandbox)
 
 
-@pytest.fixture
-def signed_in(client, login_as, world):
-    login_as(SimpleNamespace(email="admin@demo.test"))
-    return client
-
-
 def _grant(sb, world, level, login=ADMIN, tool="documents"):
     sb._post("/_sandbox/permissions", {"login": login, "company_id": world.procore_company_id,
                                        "project_id": world.project_id, "tool": tool, "level": level})
