@@ -116,7 +116,7 @@ class Execution:
         the folders the integration already has. Its manifest is read only if something may have to
         leave cBox (remove_missing). None when an event needs the whole listing instead (widened)."""
         known = {link.procore_id: (link.procore_parent_id, link.name) for (kind, _id), link in self.links.items()
-                 if kind == FOLDER and link.status in (SYNCED, SYNCING) and cbox_item(link) is not None}
+                 if kind == FOLDER and link.status in (SYNCED, SYNCING) and link.cbox_folder_id is not None}
         self.target = replace(self.target, known=known)
         complete = self.attempt(account)
         if not self.full_needed:
