@@ -82,10 +82,11 @@ def _select_locale() -> str:
 
 def _register_blueprints(app: Flask) -> None:
     from portal import webhooks
-    from portal.views import auth, cbox, companies, dashboard, integrations, procore, projects, support, users
+    from portal.views import (auth, cbox, companies, dashboard, exports, integrations, procore, projects, support,
+                              users)
 
     # cbox last: its delete routes must come after every route that uses its ids (test_access walks in order).
-    for module in (auth, dashboard, users, companies, procore, projects, support, integrations, cbox):
+    for module in (auth, dashboard, users, companies, procore, projects, support, integrations, exports, cbox):
         app.register_blueprint(module.bp)
     webhooks.init_app(app)  # receiver, webhook pages, `flask webhooks`
 

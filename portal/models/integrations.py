@@ -25,9 +25,10 @@ QUEUED, RUNNING, STOPPING, STOPPED, DONE, FAILED, AWAITING, CANCELLED, SUPERSEDE
     "queued", "running", "stopping", "stopped", "done", "failed", "awaiting_confirmation", "cancelled",
     "superseded")
 ACTIVE_RUN_STATUSES = (QUEUED, RUNNING, STOPPING)
-IMPORT, REFRESH, EVENT = "import", "refresh", "event"  # run kinds
+IMPORT, REFRESH, EVENT, EXPORT = "import", "refresh", "event", "export"  # run kinds
 # Item (link) statuses: the cBox status icons (SPEC R7). "syncing": a run is writing the item now.
 SYNCED, SYNCING, PENDING, PENDING_DELETION, ERROR = "synced", "syncing", "pending", "pending_deletion", "error"
+SKIPPED = "skipped"  # an export leaves it in cBox on purpose (not an image for Photos, R29): shown "only in cBox"
 
 
 class Integration(db.Model):
@@ -41,6 +42,8 @@ class Integration(db.Model):
     procore_project_id: Mapped[int] = mapped_column(BigInteger, index=True)
     procore_project_name: Mapped[str] = mapped_column(String(300), default="")
     tool: Mapped[str] = mapped_column(String(20), default="documents")
+    direction: Mapped[str] = mapped_column(String(10), default="import", server_default="import")  # or "export"
+    procore_root_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # export: CalidadCloud (R24)
     selections: Mapped[dict] = mapped_column(JSON, default=dict)  # {"folders": [ids], "files": [ids]}
     account_id: Mapped[int | None] = mapped_column(ForeignKey("procore_accounts.id"), nullable=True)  # R33
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
@@ -96,7 +99,7 @@ class SyncItem(db.Model):
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"), index=True)
     procore_kind: Mapped[str] = mapped_column(String(10))  # folder | file
-    procore_id: Mapped[int] = mapped_column(BigInteger)
+    procore_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # export: None until created
     procore_parent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     name: Mapped[str] = mapped_column(String(1000), default="")  # Procore's original name
     procore_version_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -105,6 +108,8 @@ class SyncItem(db.Model):
     cbox_folder_id: Mapped[int | None] = mapped_column(ID, nullable=True, index=True)
     cbox_file_id: Mapped[int | None] = mapped_column(ID, nullable=True, index=True)
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Export: the path under CalidadCloud (Documents) or the description written (Photos, R30).
+    exported_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)  # the reason in English (logs, support)
     reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)  # portal/sync/reasons.py

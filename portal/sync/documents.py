@@ -42,6 +42,7 @@ class DocumentsMapper:
 
     def list_remote(self, client, integration) -> Iterator[RemoteItem]:
         walk = _Walk(client, integration.procore_company_id, integration.procore_project_id)
+        walk.walked.update(getattr(integration, "exclude", ()))  # CalidadCloud: exports write it, never imported
         selections = integration.selections or {}
         try:
             for folder_id in selections.get("folders", []):
@@ -217,6 +218,7 @@ class _Refs:
         self.roots: set[int] = {KNOWN_ROOT}
         self._paths: set[int] | None = None
         self.known = getattr(integration, "known", None) or {}
+        self.exclude = frozenset(getattr(integration, "exclude", ()))
 
     def resolve(self, name: str, resource_id: int) -> list[RemoteItem]:
         if name == FILES:
@@ -267,7 +269,9 @@ class _Refs:
         return None if parent_id is None or parent_id in self.roots else parent_id
 
     def inside(self, chain: list[Folder]) -> bool:
-        return any(folder.id in self.folders for folder in chain)
+        """Below a selected folder, and not in an export's CalidadCloud (never imported back)."""
+        return any(folder.id in self.folders for folder in chain) and not any(
+            folder.id in self.exclude for folder in chain)
 
     def ancestors(self, chain: list[Folder]) -> list[RemoteItem]:
         """The path folders as list_remote yields them: Procore's root has no place in cBox."""
@@ -302,7 +306,7 @@ class _Refs:
         if presence != LIVE:
             return [marker(FOLDER, folder_id, None, self.unsure(presence), folder.name)]
         item = RemoteItem(FOLDER, folder.id, self.parent(folder.parent_id), folder.name, updated_at=folder.updated_at)
-        if folder_id in self.folders or self.inside(chain):
+        if folder_id not in self.exclude and (folder_id in self.folders or self.inside(chain)):
             # Inside the selection: a folder moved in from outside brings its contents, which get no
             # events of their own, so a folder that has any is listed below too (each item then
             # plans by id + version: what cBox has already is skipped).

@@ -25,7 +25,7 @@ from portal.cbox.errors import CboxError
 from portal.connections.credentials import DbCredential, NoValidCredentials, client_for, project_accounts, \
     record_integration
 from portal.extensions import db
-from portal.models import CboxFolder, SyncItem
+from portal.models import CboxFolder, Integration, SyncItem
 from portal.models.integrations import AWAITING, DONE, ERROR, EVENT, FAILED, PENDING, REFRESH, STOPPED, STOPPING, \
     SYNCED, SYNCING
 from portal.models.tenancy import utcnow
@@ -50,7 +50,9 @@ class Execution:
         self.run, self.integration = run, run.integration
         self.mapper = mapper_for(self.integration.tool)
         self.target = Target(self.integration.procore_company_id, self.integration.procore_project_id,
-                             dict(self.integration.selections or {}))
+                             dict(self.integration.selections or {}),
+                             exclude=frozenset(export_roots(self.integration.company_id,
+                                                            self.integration.procore_project_id)))
         self.refs = [tuple(ref) for ref in run.scope or []] if run.kind == EVENT else None
         self.links: dict = {}
         self.sightings = removal.Sightings()
@@ -100,16 +102,8 @@ class Execution:
             yield fallback, False
 
     def standing(self, account) -> str | None:
-        """ADMIN or READER on the tool (manifest read now), or None when the account cannot act here."""
-        db.session.commit()  # never hold the database across a Procore call
-        try:
-            client = client_for(DbCredential(account.id))
-            manifest = client.permissions(self.target.procore_company_id, self.target.procore_project_id)
-        except (ProcoreAuthError, ProcorePermissionError):
-            return None
-        except ProcoreError:
-            return READER  # the manifest could not be read: list, but prove nothing by absence
-        return ADMIN if manifest.is_admin(self.mapper.tool) else READER
+        return account_standing(account, self.target.procore_company_id, self.target.procore_project_id,
+                                self.mapper.tool)
 
     def apply_events(self, account) -> str | None:
         """An event run: read what the events named, with the first valid account, placing items under
@@ -374,6 +368,26 @@ class Execution:
             removal.supersede(run)
         db.session.commit()
         return status
+
+
+def export_roots(company_id: int, project_id: int) -> set[int]:
+    """The CalidadCloud folder/album ids of the project's exports: an import never copies them back."""
+    return set(db.session.scalars(select(Integration.procore_root_id).where(
+        Integration.direction == "export", Integration.company_id == company_id,
+        Integration.procore_project_id == project_id, Integration.procore_root_id.is_not(None))))
+
+
+def account_standing(account, company_id: int, project_id: int, tool: str) -> str | None:
+    """ADMIN or READER on the tool (the permission manifest, read now), or None when the account cannot
+    act on the project."""
+    db.session.commit()  # never hold the database across a Procore call
+    try:
+        manifest = client_for(DbCredential(account.id)).permissions(company_id, project_id)
+    except (ProcoreAuthError, ProcorePermissionError):
+        return None
+    except ProcoreError:
+        return READER  # the manifest could not be read: list, but prove nothing by absence
+    return ADMIN if manifest.is_admin(tool) else READER
 
 
 def procore_root(integration) -> CboxFolder:

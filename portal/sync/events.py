@@ -53,7 +53,8 @@ def apply_event(event) -> str:
         return "no_integration"
     integrations = db.session.scalars(select(Integration).where(
         Integration.company_id == int(company_id), Integration.procore_project_id == int(project_id),
-        Integration.tool == tool, Integration.status == "active").order_by(Integration.id)).all()
+        Integration.tool == tool, Integration.direction == "import",  # exports ignore Procore's edits (R26)
+        Integration.status == "active").order_by(Integration.id)).all()
     outcome = "no_integration"
     for integration in integrations:
         if project_accounts(integration.company_id, integration.procore_project_id, integration.account_id):

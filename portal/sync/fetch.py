@@ -34,6 +34,8 @@ class Target:
     # Folders the integration already has, {procore id: (parent id or None under the root, name)}:
     # an event run places an item under them without reading each one from Procore again.
     known: dict = field(default_factory=dict)
+    # Procore folders/albums never imported: the project's CalidadCloud, which exports write (R24, R26).
+    exclude: frozenset = frozenset()
 
 
 @dataclass(frozen=True)

@@ -60,12 +60,14 @@ def linked_integration(folder: CboxFolder, tool: str | None = None) -> Integrati
                              .order_by(Integration.id).limit(1))
 
 
-def judge(client, company, folder: CboxFolder, project_id: int, name: str, tool: str | None = None) -> Verdict:
+def judge(client, company, folder: CboxFolder, project_id: int, name: str, tool: str | None = None,
+          export: bool = False) -> Verdict:
     """The verdict on one project for the folder's tool (its kind unless given). Procore calls happen
-    outside any transaction; the hook diagnosis it may record is committed at once."""
+    outside any transaction; the hook diagnosis it may record is committed at once. An export (R5)
+    needs the same Procore permissions (R32) but neither our webhook nor a folder-to-project link."""
     tool = tool or folder.kind
     verdict = Verdict(project_id, name)
-    linked = linked_integration(folder, tool)
+    linked = None if export else linked_integration(folder, tool)
     if linked is not None and linked.procore_project_id != project_id:
         verdict.block = _("%(folder)s is already linked to the Procore project %(project)s: a cBox folder mirrors "
                           "one Procore project. Import into another cBox project instead.",
@@ -81,7 +83,7 @@ def judge(client, company, folder: CboxFolder, project_id: int, name: str, tool:
         verdict.problem = _("Procore did not answer for this project; try again.")
         return verdict
     verdict.missing = [label for tool_name, label in NEEDED[tool] if not manifest.is_admin(tool_name)]
-    if not verdict.missing:
+    if not verdict.missing and not export:
         verdict.block = hook_block(client, company, project_id)
         verdict.hook_blocked = verdict.block is not None
     return verdict
@@ -97,11 +99,11 @@ def hook_block(client, company, project_id: int) -> str | None:
     return health.block_reason(row)
 
 
-def choices(client, company, folder: CboxFolder, tool: str | None = None) -> list[Verdict]:
+def choices(client, company, folder: CboxFolder, tool: str | None = None, export: bool = False) -> list[Verdict]:
     """Every active project of the company, each with its verdict (the chooser's list)."""
     db.session.commit()
     projects = sorted(client.projects(company.procore_company_id), key=lambda p: p.name.lower())
-    return [judge(client, company, folder, project.id, project.name, tool) for project in projects]
+    return [judge(client, company, folder, project.id, project.name, tool, export) for project in projects]
 
 
 def _aware(value):

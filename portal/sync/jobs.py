@@ -121,6 +121,7 @@ def claim(run_id: int) -> str:
 def run_sync(run_id: int) -> str:
     """The RQ job. Returns the run's final status, or "not_claimed"."""
     from portal.sync.engine import Execution
+    from portal.sync.export_run import ExportRun
 
     claimed = claim(run_id)
     if claimed != "claimed":
@@ -132,7 +133,7 @@ def run_sync(run_id: int) -> str:
     # rows: reloading every row after each commit would double the per-file database work.
     session.expire_on_commit = False
     try:
-        return Execution(run).execute()
+        return (ExportRun if run.integration.direction == "export" else Execution)(run).execute()
     except Exception as error:  # noqa: BLE001 - the run must end visible, never stuck in "running"
         db.session.rollback()
         current_app.logger.exception("sync run %s failed", run_id)

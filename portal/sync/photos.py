@@ -40,8 +40,9 @@ UNCLASSIFIED_NAME = "Unclassified"  # Procore's name for the default album (a da
 IMAGES, ALBUMS = "Images", "Image Categories"  # webhook resource names (fact sheet §6)
 
 
-def selected_albums(selections: dict | None) -> list[int]:
-    return [int(i) for i in (selections or {}).get("albums", [])]
+def selected_albums(selections: dict | None, exclude=()) -> list[int]:
+    """The chosen albums, never an export's CalidadCloud album (R24: exports write it; not imported back)."""
+    return [int(i) for i in (selections or {}).get("albums", []) if int(i) not in exclude]
 
 
 def is_unclassified(name: str | None) -> bool:
@@ -83,7 +84,7 @@ class PhotosMapper:
         company_id, project_id = integration.procore_company_id, integration.procore_project_id
         listed = {album.id: album for album in client.image_categories(company_id, project_id)}
         seen: set[int] = set()
-        for album_id in dict.fromkeys(selected_albums(integration.selections)):
+        for album_id in dict.fromkeys(selected_albums(integration.selections, getattr(integration, "exclude", ()))):
             if album_id == UNCLASSIFIED:
                 folder = RemoteItem(FOLDER, UNCLASSIFIED, None, UNCLASSIFIED_NAME)
                 images = (i for i in client.images(company_id, project_id) if i.image_category_id is None)
@@ -161,7 +162,7 @@ class _Refs:
     def __init__(self, client, integration):
         self.client = client
         self.company_id, self.project_id = integration.procore_company_id, integration.procore_project_id
-        self.albums = set(selected_albums(integration.selections))
+        self.albums = set(selected_albums(integration.selections, getattr(integration, "exclude", ())))
         self.read: dict[int, tuple[str, RemoteItem | None]] = {}
         # Albums the integration already has: a photo is placed in them without reading them again (an
         # album an event names is always read: album_ref).

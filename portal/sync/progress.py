@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select, text
 
 from portal.cbox import store
 from portal.extensions import db
-from portal.models import CboxFolder, Integration, SyncItem, SyncRun
+from portal.models import CboxFile, CboxFolder, Integration, SyncItem, SyncRun
 from portal.connections.credentials import project_accounts
 from portal.models.integrations import ACTIVE_RUN_STATUSES, ERROR, PENDING, PENDING_DELETION
 from portal.models.tenancy import utcnow
@@ -36,7 +36,9 @@ def categorized_of(project) -> list[CboxFolder]:
 
 
 def destination(integration: Integration) -> str:
-    """ "Imágenes/Procore": where an integration writes (R10)."""
+    """ "Imágenes/Procore": where an import writes (R10); "Procore › CalidadCloud" for an export (R24)."""
+    if integration.direction == "export":
+        return "Procore › CalidadCloud"
     folder = db.session.get(CboxFolder, integration.cbox_folder_id)
     return f"{folder.name if folder is not None else '?'}/Procore"
 
@@ -67,12 +69,43 @@ def covering(company_id: int | None, folder_ids) -> dict[int, set[int]]:
     for integration_id, folder_id in db.session.execute(select(Integration.id, Integration.cbox_folder_id).where(
             Integration.company_id == company_id, Integration.cbox_folder_id.in_(ids))):
         found.setdefault(folder_id, set()).add(integration_id)
+    _exports_covering(company_id, ids, found)
     linked = select(SyncItem.integration_id, SyncItem.cbox_folder_id).join(
         Integration, Integration.id == SyncItem.integration_id).where(
         Integration.company_id == company_id, SyncItem.cbox_folder_id.in_(ids))
     for integration_id, folder_id in db.session.execute(linked):  # a synced folder moved out of "Procore" in cBox
         found.setdefault(folder_id, set()).add(integration_id)
     return found
+
+
+_UP = text("""
+WITH RECURSIVE up(start_id, id, parent_id, depth) AS (
+    SELECT id, id, parent_id, 0 FROM cbox_folders WHERE id IN :ids
+  UNION ALL
+    SELECT up.start_id, f.id, f.parent_id, up.depth + 1 FROM cbox_folders f JOIN up ON f.id = up.parent_id
+    WHERE up.depth < 200
+)
+SELECT start_id, id FROM up
+""").bindparams(bindparam("ids", expanding=True))
+
+
+def _exports_covering(company_id: int, ids: list[int], found: dict[int, set[int]]) -> None:
+    """Exports (R5) cover their chosen folders, everything below them, and the folders of chosen files."""
+    exports = db.session.scalars(select(Integration).where(Integration.company_id == company_id,
+                                                           Integration.direction == "export")).all()
+    if not exports:
+        return
+    above: dict[int, set[int]] = {}
+    for start_id, folder_id in db.session.execute(_UP, {"ids": ids}):
+        above.setdefault(start_id, set()).add(folder_id)
+    for integration in exports:
+        chosen = integration.selections or {}
+        folders = set(chosen.get("folders", []))
+        file_folders = set(db.session.scalars(select(CboxFile.folder_id).where(
+            CboxFile.id.in_(chosen.get("files", []) or [0]))))
+        for folder_id in ids:
+            if above.get(folder_id, set()) & folders or folder_id in file_folders:
+                found.setdefault(folder_id, set()).add(integration.id)
 
 
 def integrations_for_folder(company_id: int, folder_id: int | None) -> list[Integration]:

@@ -37,6 +37,10 @@ SENTENCES = {
     "run_stopped": N_("The last run was stopped before this item was complete; resume it to finish."),
     "no_credentials": N_("No valid Procore credentials for this project; nothing is lost meanwhile."),
     "only_local": N_("Only in cBox: it was created here and is not in Procore."),
+    "not_an_image": N_("Not exported: only .png, .jpg, .jpeg, .gif and .bmp images go to Procore Photos."),
+    "export_delete_waiting": N_("Deleted in cBox; it leaves Procore once valid Procore credentials exist "
+                                "(or use “Remove from Procore now”)."),
+    "not_exported_yet": N_("Not exported to Procore yet: the next export run copies it."),
 }
 
 

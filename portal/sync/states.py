@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select, text
 from portal.connections.credentials import project_accounts
 from portal.extensions import db
 from portal.models import CboxFolder, Integration, SyncItem
+from portal.models.integrations import SKIPPED
 from portal.sync.reasons import Reason, describe
 
 LOCAL = "local"  # only in cBox
@@ -112,9 +113,11 @@ class FolderStates:
     that should be here but never arrived (`missing`)."""
 
     def __init__(self, folder: CboxFolder, crumbs: list[CboxFolder], folders: list[CboxFolder], files: list):
-        self.folder, self.states = folder, {}
+        self.folder, self.states, self.missing = folder, {}, []
         covering = _integrations_by_root([crumb.id for crumb in crumbs])
         integration = next((covering[c.id] for c in reversed(crumbs) if c.id in covering), None)
+        if integration is None and self._exports(folder, crumbs, folders, files):
+            return
         roots = {} if integration else _integrations_by_root([sub.id for sub in folders])
         synced_folders = [sub for sub in folders if integration or sub.id in roots]
         self.lost = {i.id for i in {integration, *roots.values()} - {None} if not _has_account(i)}
@@ -125,7 +128,6 @@ class FolderStates:
         for sub in synced_folders:
             self.states[(FOLDER, sub.id)] = self._folder(links.get((FOLDER, sub.id)), counts.get(sub.id, {}),
                                                          integration or roots.get(sub.id))
-        self.missing: list[Missing] = []
         if integration:
             own = links.get((FOLDER, folder.id))
             self.states[(FOLDER, folder.id)] = self._folder(own, counts.get(folder.id, {}), integration)
@@ -135,9 +137,47 @@ class FolderStates:
     def of(self, item) -> ItemState | None:
         return self.states.get((FOLDER if isinstance(item, CboxFolder) else FILE, item.id))
 
+    def _exports(self, folder: CboxFolder, crumbs: list[CboxFolder], folders: list[CboxFolder], files: list) -> bool:
+        """States under an export (R5): its items' links; an item of the selection not exported yet waits
+        as pending; a file the export leaves out on purpose (not an image, R29) reads "only in cBox"."""
+        chain = {crumb.id for crumb in crumbs}
+        in_scope_files, in_scope_folders, exports = {}, {}, []
+        for integration in _export_integrations(folder.project.company_id):
+            chosen = integration.selections or {}
+            every = bool(chain & set(chosen.get("folders", [])))
+            for file in files:
+                if every or file.id in chosen.get("files", []):
+                    in_scope_files[file.id] = integration
+            for sub in folders:
+                if every or sub.id in chosen.get("folders", []):
+                    in_scope_folders[sub.id] = integration
+            if every:
+                exports.append(integration)
+        if not (in_scope_files or in_scope_folders or exports):
+            return False
+        self.lost = {i.id for i in {*in_scope_files.values(), *in_scope_folders.values(), *exports}
+                     if not _has_account(i)}
+        scoped = [sub for sub in folders if sub.id in in_scope_folders]
+        links = _links([file for file in files if file.id in in_scope_files], scoped + ([folder] if exports else []))
+        counts = _subtree_counts([sub.id for sub in scoped] + ([folder.id] if exports else []))
+        for file in files:
+            if file.id in in_scope_files:
+                link = links.get((FILE, file.id))
+                self.states[(FILE, file.id)] = (self._item(link, in_scope_files[file.id]) if link is not None else
+                                                ItemState("pending", Reason("not_exported_yet").describe()))
+        for sub in scoped:
+            self.states[(FOLDER, sub.id)] = self._folder(links.get((FOLDER, sub.id)), counts.get(sub.id, {}),
+                                                         in_scope_folders[sub.id])
+        if exports:
+            self.states[(FOLDER, folder.id)] = self._folder(links.get((FOLDER, folder.id)),
+                                                            counts.get(folder.id, {}), exports[0])
+        return True
+
     def _item(self, link: SyncItem | None, integration) -> ItemState:
         if link is None:
             return ItemState(LOCAL, Reason("only_local").describe())
+        if link.status == SKIPPED:  # an export leaves it in cBox on purpose
+            return ItemState(LOCAL, describe(link.reason_code, link.reason_args, link.error))
         if integration.id in self.lost and link.status in ("synced", "syncing", "pending"):
             return ItemState("pending", Reason("no_credentials").describe(), reconnect=True)
         return ItemState(link.status, describe(link.reason_code, link.reason_args, link.error))
@@ -177,6 +217,11 @@ def _integrations_by_root(folder_ids: list[int]) -> dict[int, Integration]:
     return {integration.procore_folder_id: integration for integration in rows}
 
 
+def _export_integrations(company_id: int) -> list[Integration]:
+    return list(db.session.scalars(select(Integration).where(
+        Integration.company_id == company_id, Integration.direction == "export", Integration.status == "active")))
+
+
 def _has_account(integration: Integration) -> bool:
     return bool(project_accounts(integration.company_id, integration.procore_project_id, integration.account_id))
 
@@ -199,6 +244,7 @@ def _subtree_counts(folder_ids: list[int]) -> dict[int, dict[str, int]]:
     if not folder_ids:
         return counts
     for top_id, status, count in db.session.execute(_SUBTREE, {"ids": folder_ids}):
+        status = LOCAL if status == SKIPPED else status
         bucket = counts.setdefault(top_id, {})
         bucket[status] = bucket.get(status, 0) + count
     return counts

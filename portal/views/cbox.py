@@ -21,7 +21,7 @@ from portal.cbox.blobstore import get_blob_store
 from portal.cbox.errors import CboxError
 from portal.extensions import db
 from portal.models import CboxFolder, CboxProject, Company, Role
-from portal.sync import progress, states
+from portal.sync import exports, progress, states
 from portal.sync.mapper import TOOLS
 
 bp = Blueprint("cbox", __name__, url_prefix="/cbox")
@@ -33,7 +33,18 @@ def _endpoints():
     # The Procore menu entries link to the integrations blueprint (issue 6 part B) once it exists, and
     # only where they lead somewhere (templates/cbox/_macros.html procore_links).
     return {"has_endpoint": lambda name: name in current_app.view_functions, "procore_tools": TOOLS,
-            "procore_covers": procore_covers}
+            "procore_covers": procore_covers, "procore_exportable": procore_exportable}
+
+
+def procore_exportable(folder_id: int) -> bool:
+    """May "Exportar a… › Procore" start here (a Documentos or Imágenes folder outside every import, R5)?
+    Cached per request."""
+    cache = g.setdefault("procore_exportable", {})
+    if folder_id not in cache:
+        folder = db.session.get(CboxFolder, folder_id)
+        cache[folder_id] = (folder is not None and current_user.role in (Role.ADMIN, Role.MEMBER)
+                            and exports.exportable(folder))
+    return cache[folder_id]
 
 
 def procore_covers(folder_id: int) -> bool:
@@ -113,6 +124,7 @@ def folder(folder_id: int):
     crumbs = web.ancestors(folder)
     covers_ahead([folder.id, *(sub.id for sub in folders)])
     return render_template("cbox/folder.html", folder=folder, folders=folders, files=files, crumbs=crumbs,
+                           exported=exports.exported_files([file.id for file in files]),
                            states=states.FolderStates(folder, crumbs, folders, files),
                            editable=permissions.can_edit(current_user, folder))
 
@@ -124,6 +136,7 @@ def create_folder(folder_id: int):
     with web.flashing_errors():
         created = store.create_folder(parent, request.form.get("name", ""))
         db.session.commit()
+        exports.touch(parent)
         flash(_("Folder %(name)s created.", name=created.name), "success")
     return web.back_to(parent)
 
@@ -140,6 +153,7 @@ def upload(folder_id: int):
     with web.flashing_errors():
         names = [store.add_file(folder, web.client_name(up), store.write_blob(up.stream)).name for up in uploads]
         db.session.commit()
+        exports.touch(folder)  # an exported folder sends its new files to Procore (R5)
         flash(ngettext("%(num)d file uploaded: %(names)s", "%(num)d files uploaded: %(names)s", len(names),
                        names=", ".join(names)), "success")
     return web.back_to(folder)
@@ -156,6 +170,7 @@ def new_version(file_id: int):
     with web.flashing_errors():
         version = store.add_version(file, store.write_blob(upload.stream))
         db.session.commit()
+        exports.queue(exports.covering_item(file))  # R31: re-created in Procore
         flash(_("%(name)s is now at version %(number)s.", name=file.name, number=version.number), "success")
     return web.back_to(file.folder)
 
@@ -174,6 +189,7 @@ def rename(folder_id: int | None = None, file_id: int | None = None):
     with web.flashing_errors():
         store.rename(item, request.form.get("name", ""))
         db.session.commit()
+        exports.queue(exports.covering_item(item))  # R31: a renamed file is re-created in Procore
         flash(_("Renamed to %(name)s.", name=item.name), "success")
     return web.back_to(web.parent_of(item))
 
@@ -189,8 +205,10 @@ def move(folder_id: int | None = None, file_id: int | None = None):
             flash(_("Choose a destination folder from the list."), "error")
         else:
             with web.flashing_errors():
+                before = exports.covering_item(item)
                 store.move(item, web.editable(target))
                 db.session.commit()
+                exports.queue(before + exports.covering_item(item))
                 flash(_("%(name)s moved to %(folder)s.", name=item.name, folder=target.name), "success")
                 return web.back_to(target)
     return render_template("cbox/move.html", item=item, choices=web.move_choices(item),
@@ -204,8 +222,10 @@ def delete(folder_id: int | None = None, file_id: int | None = None):
     item = web.editable(web.item_or_404(folder_id, file_id))
     parent, name = web.parent_of(item), item.name
     with web.flashing_errors():
+        affected = exports.covering_item(item)  # an exported item leaves Procore too (R25 while offline)
         store.delete(item)
         db.session.commit()
+        exports.queue(affected)
         flash(_("%(name)s deleted.", name=name), "success")
     return web.back_to(parent or item)
 

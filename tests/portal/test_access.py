@@ -103,6 +103,10 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
                                           "support": FORBID, "member_a": MISSING}
        for name, method in (("new", "GET"), ("tree", "GET"), ("create", "POST"), ("refresh_folder", "POST"),
                             ("confirm", "POST"))},
+    # Exports (issue 12): folder_id is a query/form value; without one of the user's own folders: 404
+    # (tests/sync/test_export.py covers the pages with a folder).
+    **{("exports." + name, method): {"anon": LOGIN, "admin_a": MISSING, "admin_b": MISSING, "support": FORBID,
+                                     "member_a": MISSING} for name, method in (("new", "GET"), ("create", "POST"))},
     ("integrations.show", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": OK,
                                    "member_a": OK},
     **{("integrations." + name, "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
