@@ -2,17 +2,25 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
 from typing import Any, BinaryIO, Iterator
 
-from .errors import ProcoreBadResponse, ProcoreNotFound
+from .errors import ProcoreBadResponse, ProcoreNotFound, ProcoreUnavailable, ProcoreUploadExpired
 from .models import DocumentIndexItem, File, FileVersion, Folder, Upload
 
-# Files up to this size go through the one-POST upload (its multipart body is
-# built in memory by requests); bigger files are uploaded in segments.
-SEGMENT_THRESHOLD = 16 * 1024 * 1024
-SEGMENT_SIZE = 16 * 1024 * 1024  # Procore: 5 MB .. 5 GB per segment except the last
+log = logging.getLogger(__name__)
 
+# Procore (fact sheet §3 "Uploads"): every segment but the last is 5 MB .. 5 GB. Files up to the
+# minimum go through the one-POST upload (requests builds that multipart body in memory: at most
+# 5 MiB); anything bigger is uploaded in segments of SEGMENT_SIZE, streamed from the file.
+MIN_SEGMENT_SIZE = 5 * 1024 * 1024
+SEGMENT_THRESHOLD = MIN_SEGMENT_SIZE
+SEGMENT_SIZE = 8 * 1024 * 1024
+MAX_SEGMENTS = 10_000  # S3's part limit: past 80 GB the segments grow instead
+# A storage failure that outlived the per-request retries (5xx, unreachable) or an expired slot
+# (403) starts over with a fresh upload slot, at most this many slots per file.
+UPLOAD_ATTEMPTS = 3
 
 def _iso_range(value: Any) -> Any:
     """(start, end) -> "start...end" (Procore's range syntax); datetimes -> ISO Z."""
@@ -154,17 +162,41 @@ class DocumentsAPI:
     def upload(self, company_id: int, project_id: int | None, fileobj: BinaryIO, *,
                filename: str, size: int,
                content_type: str = "application/octet-stream") -> str:
-        """Upload a seekable file to Procore storage; return the upload uuid to attach."""
-        if size <= SEGMENT_THRESHOLD:
-            slot = self.create_upload(company_id, project_id, filename=filename,
-                                      content_type=content_type)
-            self.upload_file(slot, fileobj, filename=filename, content_type=content_type)
+        """Upload ``size`` bytes of a seekable file (from its current position) to Procore's
+        storage; return the upload uuid to attach (files, file versions, images).
+
+        Up to SEGMENT_THRESHOLD: one multipart POST of Procore's fields + ``file``. Bigger:
+        segments of SEGMENT_SIZE (sha256 of each from a first pass over the file), each PUT
+        with exactly the headers Procore signed, streamed from the file, then the PATCH with
+        the ETags in order. Storage never sees the Procore token. A storage failure left after
+        the per-request retries (5xx, unreachable) or an expired slot (403) starts over with a
+        fresh slot, UPLOAD_ATTEMPTS slots at most; errors of the REST calls are raised as is."""
+        start = fileobj.tell()
+        specs = _segment_specs(fileobj, size) if size > SEGMENT_THRESHOLD else None
+        attempt = 0
+        while True:
+            attempt += 1
+            fileobj.seek(start)
+            if specs is None:
+                slot = self.create_upload(company_id, project_id, filename=filename,
+                                          content_type=content_type)
+            else:
+                slot = self.create_segmented_upload(company_id, project_id, specs)
+            try:
+                if specs is None:
+                    self.upload_file(slot, fileobj, filename=filename, content_type=content_type)
+                else:
+                    etags = self.upload_segments(slot, fileobj)
+            except (ProcoreUploadExpired, ProcoreUnavailable) as exc:
+                if attempt >= UPLOAD_ATTEMPTS:
+                    raise
+                log.warning("upload of %r: storage failed on slot %s (%s); starting over with a "
+                            "fresh slot (%d/%d)", filename, slot.uuid, exc, attempt + 1,
+                            UPLOAD_ATTEMPTS)
+                continue
+            if specs is not None:
+                self.complete_upload(company_id, project_id, slot.uuid, etags)
             return slot.uuid
-        specs = _segment_specs(fileobj, size)
-        slot = self.create_segmented_upload(company_id, project_id, specs)
-        etags = self.upload_segments(slot, fileobj)
-        self.complete_upload(company_id, project_id, slot.uuid, etags)
-        return slot.uuid
 
     def create_file_from_upload(self, company_id: int, project_id: int, *, upload_uuid: str,
                                 name: str, parent_id: int | None = None,
@@ -191,12 +223,21 @@ class DocumentsAPI:
             json={"file_id": file_id, "file_version": version}))
 
 
+def segment_size(size: int) -> int:
+    """SEGMENT_SIZE, or more (whole MiB) when the file would need more than MAX_SEGMENTS."""
+    needed = -(-size // MAX_SEGMENTS)
+    if needed <= SEGMENT_SIZE:
+        return SEGMENT_SIZE
+    return -(-needed // (1024 * 1024)) * 1024 * 1024
+
+
 def _segment_specs(fileobj: BinaryIO, size: int) -> list[dict[str, Any]]:
-    """sha256 + size per segment, read in 1 MiB chunks (first pass over the file)."""
-    start = fileobj.tell()
+    """sha256 + size per segment, read in 1 MiB chunks (first pass over the file).
+    Every segment but the last has the same size (>= MIN_SEGMENT_SIZE)."""
+    start, step = fileobj.tell(), segment_size(size)
     specs, left = [], size
     while left > 0:
-        length = min(SEGMENT_SIZE, left)
+        length = min(step, left)
         digest, todo = hashlib.sha256(), length
         while todo:
             chunk = fileobj.read(min(todo, 1024 * 1024))
