@@ -56,6 +56,9 @@ DEFAULTS: dict = {
     "error_5xx_rate": 0.0,
     "error_503_rate": 0.0,
     "retry_after_503": 5,
+    # storage side of direct uploads only (POST /_storage/uploads/…, PUT …/segments/…):
+    "upload_storage_5xx_next": 0,      # the next N storage upload requests answer 500 (counts down)
+    "upload_storage_5xx_rate": 0.0,    # probability of a 500 on a storage upload request
     # time
     "clock_offset": 0.0,               # seconds added to the wall clock (time travel)
     "webhook_time_scale": 1.0,         # used by the webhook module: >1 speeds up delays

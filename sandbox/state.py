@@ -16,7 +16,7 @@ from flask import current_app
 class Stats:
     COUNTERS = ("requests_total", "api_requests", "oauth_requests", "storage_downloads",
                 "bytes_served", "bytes_uploaded", "rate_limited_429", "injected_5xx",
-                "injected_503", "unauthorized_401", "tokens_issued", "tokens_refreshed",
+                "injected_503", "injected_storage_5xx", "unauthorized_401", "tokens_issued", "tokens_refreshed",
                 "tokens_revoked")
 
     def __init__(self):

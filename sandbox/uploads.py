@@ -18,7 +18,9 @@ import base64
 import hashlib
 import json
 import os
+import random
 import re
+import threading
 import uuid as uuidlib
 from urllib.parse import urlencode
 
@@ -33,6 +35,7 @@ from .state import cfg, state
 from .storage import check_presigned, put_parts, put_stream, s3_error, sign, storage_base
 
 bp = Blueprint("uploads", __name__)
+_fault_lock = threading.Lock()
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -193,8 +196,29 @@ def consume_upload(s, uuid: str, project, user: User) -> dict:
 
 # --- storage side (no Procore token; presigned) -----------------------------------
 
+def _injected_fault() -> Response | None:
+    """Knobs ``upload_storage_5xx_next`` (the next N requests, counted down) and
+    ``upload_storage_5xx_rate``: S3's "InternalError, please try again" on the storage side of
+    uploads only (``error_5xx_rate`` covers /rest and /downloads). The body is read first, as
+    S3 does, so the client sees a clean 500 rather than a reset connection."""
+    config = state().config
+    with _fault_lock:
+        fail = config["upload_storage_5xx_next"] > 0
+        if fail:
+            config["upload_storage_5xx_next"] -= 1
+    if not fail and not (config["upload_storage_5xx_rate"] and random.random() < config["upload_storage_5xx_rate"]):
+        return None
+    while request.stream.read(1024 * 1024):
+        pass
+    state().stats.incr("injected_storage_5xx")
+    return s3_error(500, "InternalError", "We encountered an internal error. Please try again.")
+
+
 @bp.post("/_storage/uploads/<uuid>")
 def storage_post(uuid):
+    fault = _injected_fault()
+    if fault is not None:
+        return fault
     if "Authorization" in request.headers:
         return s3_error(400, "InvalidArgument", "Only one auth mechanism allowed")
     fobj = request.files.get("file")
@@ -223,6 +247,9 @@ def storage_post(uuid):
 
 @bp.put("/_storage/uploads/<uuid>/segments/<int:index>")
 def storage_put_segment(uuid, index):
+    fault = _injected_fault()
+    if fault is not None:
+        return fault
     err = check_presigned("segment", uuid, index)
     if err is not None:
         return err

@@ -2,16 +2,47 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator, Protocol, TypeVar
 
-from .errors import ProcoreBadResponse, ProcoreNotFound
+from .errors import (ProcoreBadResponse, ProcoreNotFound, ProcoreUnavailable, ProcoreUploadExpired,
+                     ProcoreValidationError)
 from .models import DocumentIndexItem, File, FileVersion, Folder, Upload
 
-# Files up to this size go through the one-POST upload (its multipart body is
-# built in memory by requests); bigger files are uploaded in segments.
-SEGMENT_THRESHOLD = 16 * 1024 * 1024
-SEGMENT_SIZE = 16 * 1024 * 1024  # Procore: 5 MB .. 5 GB per segment except the last
+log = logging.getLogger(__name__)
+
+# Procore (fact sheet §3 "Uploads"): every segment but the last is 5 MB .. 5 GB. Files up to the
+# minimum go through the one-POST upload (requests builds that multipart body in memory: at most
+# 5 MiB); anything bigger is uploaded in segments of SEGMENT_SIZE, streamed from the file.
+MIN_SEGMENT_SIZE = 5 * 1024 * 1024
+SEGMENT_THRESHOLD = MIN_SEGMENT_SIZE
+SEGMENT_SIZE = 8 * 1024 * 1024
+MAX_SEGMENTS = 10_000  # S3's part limit: past 80 GB the segments grow instead
+# A storage failure that outlived the per-request retries (5xx, unreachable) or an expired slot
+# (403) starts over with a fresh upload slot, at most this many slots per file.
+UPLOAD_ATTEMPTS = 3
+
+class _Named(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def named(items: Iterable[N], name: str) -> N | None:
+    """The item called ``name``: an exact match first, else a case-insensitive one (Procore
+    refuses a name that clashes case-insensitively, so that item is the one that blocks a
+    create); among equals the lowest id (the oldest, the same answer for every worker)."""
+    items = list(items)
+    matches = [i for i in items if i.name == name]
+    if not matches:
+        folded = name.casefold()
+        matches = [i for i in items if (i.name or "").casefold() == folded]
+    return min(matches, key=lambda i: i.id) if matches else None
 
 
 def _iso_range(value: Any) -> Any:
@@ -79,6 +110,37 @@ class DocumentsAPI:
         return Folder.from_api(self.request("POST", "/rest/v1.0/folders", company_id=company_id,
                                             params={"project_id": project_id},
                                             json={"folder": folder}))
+
+    def child_folders(self, company_id: int, project_id: int,
+                      parent_id: int | None = None) -> list[Folder]:
+        """The live subfolders of ``parent_id`` (None = the project's root), files left out;
+        the Recycle Bin and recycled folders are skipped."""
+        path = "/rest/v1.0/folders" if parent_id is None else f"/rest/v1.0/folders/{int(parent_id)}"
+        parent = Folder.from_api(self.request("GET", path, company_id=company_id, params={
+            "project_id": project_id, "exclude_files": "true"}))
+        return [f for f in parent.folders if not f.is_deleted and not f.is_recycle_bin]
+
+    def ensure_folder(self, company_id: int, project_id: int, name: str,
+                      parent_id: int | None = None) -> Folder:
+        """The subfolder ``name`` of ``parent_id`` (None = root), created if missing (R24).
+
+        Several workers may ask at once: Procore refuses the second folder of a name with 422
+        "has already been taken", so a loser re-reads the parent and returns the winner's
+        folder. One read when it exists; read, create (+ read on a lost race) when not."""
+        found = named(self.child_folders(company_id, project_id, parent_id), name)
+        if found is not None:
+            return found
+        try:
+            return self.create_folder(company_id, project_id, name, parent_id)
+        except ProcoreValidationError as exc:
+            if exc.status != 422:
+                raise
+            found = named(self.child_folders(company_id, project_id, parent_id), name)
+            if found is None:
+                raise  # refused for another reason (a bad name, a parent gone)
+            log.info("folder %r under %s was created by someone else meanwhile: using %s",
+                     name, parent_id or "the root", found.id)
+            return found
 
     def update_folder(self, company_id: int, project_id: int, folder_id: int, *,
                       name: str | None = None, parent_id: int | None = None) -> Folder:
@@ -154,17 +216,41 @@ class DocumentsAPI:
     def upload(self, company_id: int, project_id: int | None, fileobj: BinaryIO, *,
                filename: str, size: int,
                content_type: str = "application/octet-stream") -> str:
-        """Upload a seekable file to Procore storage; return the upload uuid to attach."""
-        if size <= SEGMENT_THRESHOLD:
-            slot = self.create_upload(company_id, project_id, filename=filename,
-                                      content_type=content_type)
-            self.upload_file(slot, fileobj, filename=filename, content_type=content_type)
+        """Upload ``size`` bytes of a seekable file (from its current position) to Procore's
+        storage; return the upload uuid to attach (files, file versions, images).
+
+        Up to SEGMENT_THRESHOLD: one multipart POST of Procore's fields + ``file``. Bigger:
+        segments of SEGMENT_SIZE (sha256 of each from a first pass over the file), each PUT
+        with exactly the headers Procore signed, streamed from the file, then the PATCH with
+        the ETags in order. Storage never sees the Procore token. A storage failure left after
+        the per-request retries (5xx, unreachable) or an expired slot (403) starts over with a
+        fresh slot, UPLOAD_ATTEMPTS slots at most; errors of the REST calls are raised as is."""
+        start = fileobj.tell()
+        specs = _segment_specs(fileobj, size) if size > SEGMENT_THRESHOLD else None
+        attempt = 0
+        while True:
+            attempt += 1
+            fileobj.seek(start)
+            if specs is None:
+                slot = self.create_upload(company_id, project_id, filename=filename,
+                                          content_type=content_type)
+            else:
+                slot = self.create_segmented_upload(company_id, project_id, specs)
+            try:
+                if specs is None:
+                    self.upload_file(slot, fileobj, filename=filename, content_type=content_type)
+                else:
+                    etags = self.upload_segments(slot, fileobj)
+            except (ProcoreUploadExpired, ProcoreUnavailable) as exc:
+                if attempt >= UPLOAD_ATTEMPTS:
+                    raise
+                log.warning("upload of %r: storage failed on slot %s (%s); starting over with a "
+                            "fresh slot (%d/%d)", filename, slot.uuid, exc, attempt + 1,
+                            UPLOAD_ATTEMPTS)
+                continue
+            if specs is not None:
+                self.complete_upload(company_id, project_id, slot.uuid, etags)
             return slot.uuid
-        specs = _segment_specs(fileobj, size)
-        slot = self.create_segmented_upload(company_id, project_id, specs)
-        etags = self.upload_segments(slot, fileobj)
-        self.complete_upload(company_id, project_id, slot.uuid, etags)
-        return slot.uuid
 
     def create_file_from_upload(self, company_id: int, project_id: int, *, upload_uuid: str,
                                 name: str, parent_id: int | None = None,
@@ -191,12 +277,21 @@ class DocumentsAPI:
             json={"file_id": file_id, "file_version": version}))
 
 
+def segment_size(size: int) -> int:
+    """SEGMENT_SIZE, or more (whole MiB) when the file would need more than MAX_SEGMENTS."""
+    needed = -(-size // MAX_SEGMENTS)
+    if needed <= SEGMENT_SIZE:
+        return SEGMENT_SIZE
+    return -(-needed // (1024 * 1024)) * 1024 * 1024
+
+
 def _segment_specs(fileobj: BinaryIO, size: int) -> list[dict[str, Any]]:
-    """sha256 + size per segment, read in 1 MiB chunks (first pass over the file)."""
-    start = fileobj.tell()
+    """sha256 + size per segment, read in 1 MiB chunks (first pass over the file).
+    Every segment but the last has the same size (>= MIN_SEGMENT_SIZE)."""
+    start, step = fileobj.tell(), segment_size(size)
     specs, left = [], size
     while left > 0:
-        length = min(SEGMENT_SIZE, left)
+        length = min(step, left)
         digest, todo = hashlib.sha256(), length
         while todo:
             chunk = fileobj.read(min(todo, 1024 * 1024))

@@ -146,7 +146,9 @@ class TransferMixin:
         for segment in upload.segments:
             size = segment.size if segment.size is not None else _header_size(segment)
             reader = _SegmentReader(fileobj, offset, size)
-            headers = {**dict(segment.headers), "Content-Type": "application/octet-stream"}
+            # Exactly the headers Procore signed (they win over ours), plus the content type the
+            # docs ask for.
+            headers = {"Content-Type": "application/octet-stream", **dict(segment.headers)}
             resp = self._storage("PUT", segment.url, upload=True, data=reader,
                                  headers=headers, rewind=reader.rewind)
             with resp:

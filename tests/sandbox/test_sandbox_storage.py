@@ -131,6 +131,31 @@ def test_upload_must_start_within_window(admin, sb, world):
     assert r.status_code == 403
 
 
+def test_injected_storage_5xx_on_uploads_only(admin, sb, world):
+    """upload_storage_5xx_next: the next N storage upload requests answer 500; the slot stays usable."""
+    pid = world.alamos
+    sb.control({"upload_storage_5xx_next": 2, "upload_min_segment_size": 1024})
+    up = admin.post(f"/rest/v1.1/projects/{pid}/uploads",
+                    json={"response_filename": "a.txt", "response_content_type": "text/plain"}).json()
+    body = b"contenido " * 50
+    first = requests.post(up["url"], data=up["fields"], files={"file": ("a.txt", body)})
+    assert first.status_code == 500 and "InternalError" in first.text
+    parts = [b"x" * 1024, b"y" * 3]
+    seg = admin.post(f"/rest/v1.1/projects/{pid}/uploads", json={"segments": [
+        {"size": len(p), "sha256": hashlib.sha256(p).hexdigest()} for p in parts]}).json()
+    put = seg["segments"][0]
+    headers = {**put["headers"], "Content-Type": "application/octet-stream"}
+    assert requests.put(put["url"], data=parts[0], headers=headers).status_code == 500
+    # the count is spent: the same requests now succeed; API calls are never affected
+    assert requests.put(put["url"], data=parts[0], headers=headers).status_code == 200
+    assert requests.post(up["url"], data=up["fields"], files={"file": ("a.txt", body)}).status_code == 204
+    assert admin.get(f"/rest/v1.0/folders?project_id={pid}").status_code == 200
+    config = requests.get(sb.url + "/_sandbox/config").json()
+    assert config["upload_storage_5xx_next"] == 0
+    stats = sb.stats()
+    assert stats["injected_storage_5xx"] == 2 and stats["injected_5xx"] == 0
+
+
 # --- latency_ms and storage_url_ttl (see sandbox/README.md "Latency and signed URLs") ----------
 
 def _expires(location: str) -> int:
