@@ -56,6 +56,7 @@ def linked_integration(folder: CboxFolder, tool: str | None = None) -> Integrati
     is the folder's kind unless given)."""
     return db.session.scalar(select(Integration).where(Integration.cbox_folder_id == folder.id,
                                                        Integration.tool == (tool or folder.kind),
+                                                       Integration.direction == "import",
                                                        Integration.status == "active")
                              .order_by(Integration.id).limit(1))
 
