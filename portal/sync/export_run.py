@@ -155,6 +155,7 @@ class ExportRun:
             set_state(skipped, SKIPPED, Reason("not_an_image"))
             skipped.name, skipped.last_run_id = file.name, self.run.id
             self.run.skipped += 1
+            self.run.files_done += 1
             return None
         parent, path = self.parent_of(entry), "/".join(entry.path)
         if self.photos:
