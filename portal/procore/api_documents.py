@@ -4,9 +4,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator, Protocol, TypeVar
 
-from .errors import ProcoreBadResponse, ProcoreNotFound, ProcoreUnavailable, ProcoreUploadExpired
+from .errors import (ProcoreBadResponse, ProcoreNotFound, ProcoreUnavailable, ProcoreUploadExpired,
+                     ProcoreValidationError)
 from .models import DocumentIndexItem, File, FileVersion, Folder, Upload
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,29 @@ MAX_SEGMENTS = 10_000  # S3's part limit: past 80 GB the segments grow instead
 # A storage failure that outlived the per-request retries (5xx, unreachable) or an expired slot
 # (403) starts over with a fresh upload slot, at most this many slots per file.
 UPLOAD_ATTEMPTS = 3
+
+
+class _Named(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def named(items: Iterable[N], name: str) -> N | None:
+    """The item called ``name``: an exact match first, else a case-insensitive one (Procore
+    refuses a name that clashes case-insensitively, so that item is the one that blocks a
+    create); among equals the lowest id (the oldest, the same answer for every worker)."""
+    items = list(items)
+    matches = [i for i in items if i.name == name]
+    if not matches:
+        folded = name.casefold()
+        matches = [i for i in items if (i.name or "").casefold() == folded]
+    return min(matches, key=lambda i: i.id) if matches else None
+
 
 def _iso_range(value: Any) -> Any:
     """(start, end) -> "start...end" (Procore's range syntax); datetimes -> ISO Z."""
@@ -87,6 +111,37 @@ class DocumentsAPI:
         return Folder.from_api(self.request("POST", "/rest/v1.0/folders", company_id=company_id,
                                             params={"project_id": project_id},
                                             json={"folder": folder}))
+
+    def child_folders(self, company_id: int, project_id: int,
+                      parent_id: int | None = None) -> list[Folder]:
+        """The live subfolders of ``parent_id`` (None = the project's root), files left out;
+        the Recycle Bin and recycled folders are skipped."""
+        path = "/rest/v1.0/folders" if parent_id is None else f"/rest/v1.0/folders/{int(parent_id)}"
+        parent = Folder.from_api(self.request("GET", path, company_id=company_id, params={
+            "project_id": project_id, "exclude_files": "true"}))
+        return [f for f in parent.folders if not f.is_deleted and not f.is_recycle_bin]
+
+    def ensure_folder(self, company_id: int, project_id: int, name: str,
+                      parent_id: int | None = None) -> Folder:
+        """The subfolder ``name`` of ``parent_id`` (None = root), created if missing (R24).
+
+        Several workers may ask at once: Procore refuses the second folder of a name with 422
+        "has already been taken", so a loser re-reads the parent and returns the winner's
+        folder. One read when it exists; read, create (+ read on a lost race) when not."""
+        found = named(self.child_folders(company_id, project_id, parent_id), name)
+        if found is not None:
+            return found
+        try:
+            return self.create_folder(company_id, project_id, name, parent_id)
+        except ProcoreValidationError as exc:
+            if exc.status != 422:
+                raise
+            found = named(self.child_folders(company_id, project_id, parent_id), name)
+            if found is None:
+                raise  # refused for another reason (a bad name, a parent gone)
+            log.info("folder %r under %s was created by someone else meanwhile: using %s",
+                     name, parent_id or "the root", found.id)
+            return found
 
     def update_folder(self, company_id: int, project_id: int, folder_id: int, *,
                       name: str | None = None, parent_id: int | None = None) -> Folder:

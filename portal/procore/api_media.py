@@ -1,10 +1,15 @@
 """Photos (image categories = albums, images) and Drawings."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterator
 
+from .api_documents import named
+from .errors import ProcoreValidationError
 from .models import (Drawing, DrawingArea, DrawingDiscipline, DrawingRevision, DrawingSet,
                      Image, ImageCategory)
+
+log = logging.getLogger(__name__)
 
 
 def _filters(filters: dict[str, Any]) -> dict[str, Any]:
@@ -39,6 +44,31 @@ class MediaAPI:
             params={"project_id": project_id},
             json={"image_category": {"name": name, "private": private}}))
 
+    def ensure_album(self, company_id: int, project_id: int, name: str) -> ImageCategory:
+        """The Photos album ``name``, created if missing (R24).
+
+        Several workers may ask at once. A second album of a name is refused with 422 "has
+        already been taken" (the sandbox's rule): the loser re-lists and returns the winner's
+        album. Procore does not document that uniqueness, so a creator also re-lists after
+        creating and returns the oldest album of that name: were two created, every worker
+        still settles on the same one (the other stays empty). Private albums are listed to
+        Photos Admins only: for anyone else a private namesake makes this raise the 422."""
+        found = named(self.image_categories(company_id, project_id), name)
+        if found is not None:
+            return found
+        try:
+            created = self.create_image_category(company_id, project_id, name)
+        except ProcoreValidationError as exc:
+            if exc.status != 422:
+                raise
+            found = named(self.image_categories(company_id, project_id), name)
+            if found is None:
+                raise
+            log.info("album %r was created by someone else meanwhile: using %s", name, found.id)
+            return found
+        oldest = named(self.image_categories(company_id, project_id), name)
+        return oldest if oldest is not None and oldest.id < created.id else created
+
     def images(self, company_id: int, project_id: int, category_id: int | None = None, *,
                sort: str | None = None, **filters: Any) -> Iterator[Image]:
         params: dict[str, Any] = {"project_id": project_id, **_filters(filters)}
@@ -67,6 +97,24 @@ class MediaAPI:
             "POST", "/rest/v1.0/images", company_id=company_id,
             params={"project_id": project_id},
             json={"upload_uuid": upload_uuid, "image_name": image_name, "image": image}))
+
+    def update_image(self, company_id: int, project_id: int, image_id: int, *,
+                     description: str | None = None, category_id: int | None = None) -> Image:
+        """Change a photo's description and/or move it to album ``category_id`` (None = keep)."""
+        image: dict[str, Any] = {}
+        if description is not None:
+            image["description"] = description
+        if category_id is not None:
+            image["image_category_id"] = category_id
+        if not image:
+            raise ValueError("update_image: nothing to change")
+        return Image.from_api(self.request(
+            "PATCH", f"/rest/v1.0/images/{int(image_id)}", company_id=company_id,
+            params={"project_id": project_id}, json={"image": image}))
+
+    def delete_image(self, company_id: int, project_id: int, image_id: int) -> bool:
+        """Move a photo to the Photos recycle bin. False if it was already gone (idempotent)."""
+        return self._delete(f"/rest/v1.0/images/{int(image_id)}", company_id, project_id)
 
     # -- drawings ------------------------------------------------------------
 
