@@ -141,7 +141,7 @@ def require_auth(company: bool | str = True):
                 raise ApiError(401, "User is inactive")
             g.token, g.user, g.client_id, g.company = tok, user, tok.client_id, None
             state().stats.api_request(f"{raw[:8]}…({user.login})", user.login, request.url_rule.rule
-                                      if request.url_rule else request.path)
+                                      if request.url_rule else request.path, request.method)
             need = company is True or (company == "except-user" and (
                 user.service_client_id is not None or "company_id" in request.args
                 or "project_id" in request.args))

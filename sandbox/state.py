@@ -30,12 +30,14 @@ class Stats:
             self.requests_by_user: dict[str, int] = defaultdict(int)
             self.status_codes: dict[str, int] = defaultdict(int)
             self.endpoints: dict[str, int] = defaultdict(int)
+            self.endpoint_methods: dict[str, int] = defaultdict(int)  # "POST /rest/v1.0/files"
 
     def incr(self, name: str, n: int = 1):
         with self._lock:
             self.counters[name] = self.counters.get(name, 0) + n
 
-    def api_request(self, token_label: str | None, user_login: str | None, endpoint: str):
+    def api_request(self, token_label: str | None, user_login: str | None, endpoint: str,
+                    method: str | None = None):
         with self._lock:
             self.counters["api_requests"] += 1
             if token_label:
@@ -43,6 +45,8 @@ class Stats:
             if user_login:
                 self.requests_by_user[user_login] += 1
             self.endpoints[endpoint] += 1
+            if method:
+                self.endpoint_methods[f"{method} {endpoint}"] += 1
 
     def status(self, code: int):
         with self._lock:
@@ -55,7 +59,8 @@ class Stats:
                     "requests_by_token": dict(self.requests_by_token),
                     "requests_by_user": dict(self.requests_by_user),
                     "status_codes": dict(self.status_codes),
-                    "endpoints": dict(self.endpoints)}
+                    "endpoints": dict(self.endpoints),
+                    "endpoint_methods": dict(self.endpoint_methods)}
 
 
 class RateLimiter:

@@ -23,6 +23,7 @@ MAX_SEGMENTS = 10_000  # S3's part limit: past 80 GB the segments grow instead
 # (403) starts over with a fresh upload slot, at most this many slots per file.
 UPLOAD_ATTEMPTS = 3
 
+
 class _Named(Protocol):
     @property
     def id(self) -> int: ...

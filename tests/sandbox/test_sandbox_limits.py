@@ -46,6 +46,9 @@ def test_fault_injection_and_counters(admin, sb):
     assert st["injected_503"] == 1 and st["injected_5xx"] == 1
     assert st["requests_by_user"]["admin@constructora.test"] >= 1
     assert any(k.startswith(admin.token[:8]) for k in st["requests_by_token"])
+    assert st["endpoint_methods"]["GET /rest/v1.0/me"] == st["endpoints"]["/rest/v1.0/me"] >= 1
+    admin.post("/rest/v1.0/folders", json={"folder": {"name": "x"}})  # no project_id: 404, still counted
+    assert sb.stats()["endpoint_methods"]["POST /rest/v1.0/folders"] == 1
     bad = requests.post(sb.url + "/_sandbox/config", json={"no_such_knob": 1})
     assert bad.status_code == 400
 
