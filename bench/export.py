@@ -128,7 +128,7 @@ def make_export(app, tree: dict, project_id: int) -> int:
     with app.app_context():
         user, account = db.session.get(User, tree["user"]), db.session.get(ProcoreAccount, tree["account"])
         _integration, run = exports.create(user, account, db.session.get(CboxFolder, tree["documents"]),
-                                           project_id=project_id, project_name=PROJECT, tool="documents",
+                                           project_id=project_id, project_name=PROJECT,
                                            folder_ids=[tree["top"]], file_ids=[])
         db.session.commit()
         return run.id
