@@ -65,6 +65,9 @@ def parse_args(argv=None):
     parser.add_argument("--plain-threads", type=int, default=8)
     parser.add_argument("--sandbox-rate-limits", action="store_true",
                         help="keep the sandbox's default rate limits (else both windows are off)")
+    parser.add_argument("--portal-defaults", action="store_true",
+                        help="the portal's default pacing (PROCORE_REQUESTS_PER_SECOND, PROCORE_BURST) and the "
+                             "sandbox's default rate limits: what a user gets today")
     parser.add_argument("--seed", type=int, default=1)
     return parser.parse_args(argv)
 
@@ -251,6 +254,7 @@ def main(argv=None) -> None:
     from sandbox.testing import SandboxServer
 
     work = Path(tempfile.mkdtemp(prefix="bench-export-"))
+    args.sandbox_rate_limits = args.sandbox_rate_limits or args.portal_defaults
     limits = {} if args.sandbox_rate_limits else {"rate_limit_spike": 0, "rate_limit_hourly": 0}
     sb = SandboxServer(db_path=str(work / "sandbox.sqlite3"), reset=True, config=limits)
     worker = None
@@ -259,6 +263,10 @@ def main(argv=None) -> None:
         sb.start()
         project_id, company_id = sb.project_id(PROJECT), sb.company_id()
         settings = portal_settings(work, sb.url, None)
+        if args.portal_defaults:  # config.py's pacing, as a user runs it
+            for key in ("PROCORE_REQUESTS_PER_SECOND", "PROCORE_BURST"):
+                settings.pop(key)
+                os.environ.pop(key, None)
         app = make_app(settings)
         tree = make_tree(app, sb, args)
         big = sum(1 for f in tree["files"] if f["size"] > SMALL)
@@ -307,6 +315,8 @@ def report(args, tree, engine: dict, engine_stats: dict, plain: float, plain_sta
     exported = engine["files"] or files
     limits = ("sandbox defaults (100 per 10 s, 3600 per hour)" if args.sandbox_rate_limits
               else "off (sandbox windows disabled, portal pacing 1000/s)")
+    if args.portal_defaults:
+        limits += "; portal pacing: config.py's defaults (PROCORE_REQUESTS_PER_SECOND, PROCORE_BURST)"
     print(f"latency {args.latency_ms} ms per request (storage too); rate limits {limits}; "
           f"plain uploader {args.plain_threads} threads")
     print(f"engine : {engine['wall']:.2f} s  {files / engine['wall']:.1f} files/s  {mb / engine['wall']:.1f} MB/s  "
