@@ -257,7 +257,7 @@ class ExportRun:
         to be written again, what is missing is created again (cBox wins)."""
         ours = {link.procore_id: link for link in self.links.values() if link.procore_id is not None}
         seen: set[int] = set()
-        for kind, item_id, parent_id, name, version_id, description in self.procore_side():
+        for kind, item_id, parent_id, name, version_id, description in list(self.procore_side()):  # read, then write
             link = ours.get(item_id)
             if link is None:
                 self.call(self.delete_foreign, kind, item_id)
