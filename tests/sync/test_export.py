@@ -219,7 +219,7 @@ def test_later_changes_go_out_by_themselves_rename_and_version_recreate(app, db,
 def test_a_refresh_undoes_edits_made_in_procore(app, db, procore_sandbox, world):
     """R26: cBox wins: a file renamed in Procore, a foreign file added and an exported file deleted there are
     put back in line by "Procore › Actualizar" (a refresh of the export)."""
-    tree = {"Obra/a.txt": b"uno", "Obra/b.txt": b"dos", "Obra/c.txt": b"tres"}
+    tree = {"Obra/a.txt": b"uno", "Obra/b.txt": b"dos", "Obra/c.txt": b"tres", "Obra/Sub/d.txt": b"cuatro"}
     ids = cbox(app, db, world, tree)
     integration_id, run_id = export(app, db, world, folder_ids=[ids["Obra"]])
     assert run_job(app, run_id) == "done"
