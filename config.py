@@ -40,6 +40,18 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value.strip()
 
 
+def _optional_float(name: str) -> float | None:
+    """A positive number, or None when unset, empty, "off" or 0."""
+    value = _env(name)
+    if value is None or value.lower() in {"off", "none", "0", "0.0"}:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of requests per second, or off (got {value!r})") from None
+    return number if number > 0 else None
+
+
 def _bool(name: str, default: bool) -> bool:
     value = _env(name)
     if value is None:
@@ -84,10 +96,12 @@ def load_config(env: str | None = None) -> dict:
         "PROCORE_CLIENT_SECRET": _env("PROCORE_CLIENT_SECRET", "demo-secret"),
         "PROCORE_LOGIN_URL": _env("PROCORE_LOGIN_URL", "https://login.procore.com").rstrip("/"),
         "PROCORE_API_URL": _env("PROCORE_API_URL", "https://api.procore.com").rstrip("/"),
-        # Pacing shared by every worker using one Procore token (portal/procore/pacing.py).
-        # Procore's docs show a spike limit of 25 requests per 10 s; stay under it by default.
-        "PROCORE_REQUESTS_PER_SECOND": float(_env("PROCORE_REQUESTS_PER_SECOND", "2.0")),
+        # Procore's budget is spent as its rate-limit headers grant it (portal/procore/pacing.py). A fixed
+        # rate is only an operator's ceiling, off unless set (requests per second, with its burst);
+        # background work leaves PROCORE_RESERVE_SHARE of each window to web requests.
+        "PROCORE_REQUESTS_PER_SECOND": _optional_float("PROCORE_REQUESTS_PER_SECOND"),
         "PROCORE_BURST": int(_env("PROCORE_BURST", "4")),
+        "PROCORE_RESERVE_SHARE": float(_env("PROCORE_RESERVE_SHARE", "0.1")),
         "PROCORE_WEBHOOK_NAMESPACE": _env("PROCORE_WEBHOOK_NAMESPACE", "cbox-procore"),
         "PUBLIC_BASE_URL": public_base_url.rstrip("/"),
         "WEBHOOK_PATH": WEBHOOK_PATH,

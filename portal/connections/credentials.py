@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -166,8 +166,11 @@ def client_for(credential) -> ProcoreClient:
         redis=current_app.extensions["redis"],
         allow_private_redirects=config["PORTAL_ENV"] != "production",
         timeout=(5, 60),
-        requests_per_second=config["PROCORE_REQUESTS_PER_SECOND"],
+        requests_per_second=config["PROCORE_REQUESTS_PER_SECOND"],  # an operator's ceiling; None: off
         burst=config["PROCORE_BURST"],
+        # A web request (a page someone waits for) may use the share of Procore's window that background
+        # work leaves (portal/procore/pacing.py): an import never starves the pages.
+        interactive=has_request_context(), reserve_share=config["PROCORE_RESERVE_SHARE"],
         # A pair read at most 2 s ago instead of a DB read + decryption per request; a 401 or a
         # near expiry still re-reads the stored pair under the refresh lock (RELIABILITY 19).
         token_cache_seconds=config.get("PROCORE_TOKEN_CACHE_SECONDS", 2.0),

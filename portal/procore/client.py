@@ -65,7 +65,8 @@ class ProcoreClient(CoreAPI, DocumentsAPI, MediaAPI, WebhooksAPI, TransferMixin,
                  clock: Callable[[], float] = time.time,
                  rng: random.Random | None = None,
                  max_retry_wait: float = 120.0,
-                 requests_per_second: float | None = 2.0, burst: int = 4,
+                 requests_per_second: float | None = None, burst: int = 4,
+                 interactive: bool = False, reserve_share: float = 0.1,
                  resolver: Resolver = system_resolver,
                  backoff_base: float = 1.0, backoff_cap: float = 30.0,
                  redis_prefix: str = "procore", token_cache_seconds: float = 0.0,
@@ -92,6 +93,7 @@ class ProcoreClient(CoreAPI, DocumentsAPI, MediaAPI, WebhooksAPI, TransferMixin,
                                    cache_seconds=token_cache_seconds)
         self.pacer = Pacer(credential.account_key, redis, clock=clock, sleep=sleep,
                            rate=requests_per_second, burst=burst, max_wait=max_retry_wait,
+                           interactive=interactive, reserve_share=reserve_share,
                            rng=self.rng, prefix=redis_prefix)
 
     def __repr__(self) -> str:
