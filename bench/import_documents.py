@@ -52,6 +52,9 @@ def parse_args(argv=None):
     parser.add_argument("--big-file-mb", type=int, default=0, help="add one file of this size (e.g. 1024)")
     parser.add_argument("--engine-threads", type=int, default=None, help="SYNC_DOWNLOAD_THREADS (config: 8)")
     parser.add_argument("--plain-threads", type=int, default=8)
+    parser.add_argument("--portal-defaults", action="store_true",
+                        help="the portal's default pacing and the sandbox's default rate limits (what a user gets) "
+                             "for the engine's run; the plain downloader then waits out 429s as a script would")
     return parser.parse_args(argv)
 
 
@@ -150,11 +153,20 @@ def download_urls(sb, token: str, company_id: int, project_id: int, folder_ids: 
     headers = {"Authorization": f"Bearer {token}", "Procore-Company-Id": str(company_id)}
     urls, stack = [], list(folder_ids)
     while stack:
-        folder = requests.get(f"{sb.url}/rest/v1.0/folders/{stack.pop()}", headers=headers, timeout=60,
+        folder = _get_waiting(requests, f"{sb.url}/rest/v1.0/folders/{stack.pop()}", headers=headers, timeout=60,
                               params={"project_id": project_id}).json()
         stack.extend(sub["id"] for sub in folder["folders"])
         urls.extend(max(f["file_versions"], key=lambda v: v["number"])["url"] for f in folder["files"])
     return urls
+
+
+def _get_waiting(session, url: str, **kw):
+    """A GET that waits out a 429 as its Retry-After says (what a plain script does under rate limits)."""
+    while True:
+        response = session.get(url, **kw)
+        if response.status_code != 429:
+            return response
+        time.sleep(float(response.headers.get("Retry-After") or 1))
 
 
 def run_plain(urls: list[str], token: str, threads: int, out: Path) -> float:
@@ -166,7 +178,8 @@ def run_plain(urls: list[str], token: str, threads: int, out: Path) -> float:
         if not hasattr(local, "session"):
             local.session = requests.Session()
         session = local.session
-        first = session.get(url, headers={"Authorization": f"Bearer {token}"}, allow_redirects=False, timeout=60)
+        first = _get_waiting(session, url, headers={"Authorization": f"Bearer {token}"}, allow_redirects=False,
+                             timeout=60)
         first.raise_for_status()
         with session.get(urljoin(url, first.headers["Location"]), stream=True, timeout=300) as response:
             response.raise_for_status()
@@ -185,8 +198,8 @@ def main(argv=None) -> None:
     from sandbox.testing import SandboxServer
 
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    sb = SandboxServer(db_path=str(work / "sandbox.sqlite3"), reset=True,
-                       config={"rate_limit_spike": 0, "rate_limit_hourly": 0})
+    limits = {} if args.portal_defaults else {"rate_limit_spike": 0, "rate_limit_hourly": 0}
+    sb = SandboxServer(db_path=str(work / "sandbox.sqlite3"), reset=True, config=limits)
     worker = None
     try:
         os.chdir(ROOT)
@@ -198,6 +211,10 @@ def main(argv=None) -> None:
         print(f"sandbox tree: {tree['files']} files, {tree['bytes'] / 1e6:.1f} MB, {tree['folders']} folders"
               + (f" + one {args.big_file_mb} MiB file" if big else ""), flush=True)
         settings = portal_settings(work, sb.url, args.engine_threads)
+        if args.portal_defaults:  # config.py's pacing, as a user runs it
+            for key in ("PROCORE_REQUESTS_PER_SECOND", "PROCORE_BURST"):
+                settings.pop(key)
+                os.environ.pop(key, None)
         app = make_app(settings)
         _integration_id, run_id = make_integration(app, sb, folder_ids)
         worker = start_worker(settings, work, app.config["REDIS_URL"])
@@ -245,7 +262,9 @@ def report(args, engine: dict, stats: dict, plain_times: dict, plain_files: int,
     rest = sum(endpoints.get(name, 0) for name in LIST_ENDPOINTS)
     downloads = sum(endpoints.get(name, 0) for name in DOWNLOAD_ENDPOINTS)
     threads = args.engine_threads or 8
-    print(f"latency {args.latency_ms} ms per request; engine {threads} download threads, plain {args.plain_threads}")
+    print(f"latency {args.latency_ms} ms per request; engine {threads} download threads, plain {args.plain_threads}; "
+          + ("portal pacing and sandbox rate limits: defaults (100 per 10 s, 3600 per hour)" if args.portal_defaults
+             else "rate limits off (sandbox windows disabled, portal pacing 1000/s)"))
     print(f"engine : {engine['wall']:.2f} s  {files / engine['wall']:.1f} files/s  {mb / engine['wall']:.1f} MB/s  "
           f"({files} files, {mb:.1f} MB, status {engine['status']}, {engine['failed']} failed)")
     plain, download_only = plain_times["listing"] + plain_times["download"], plain_times["download"]
