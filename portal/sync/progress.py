@@ -43,41 +43,8 @@ def destination(integration: Integration) -> str:
     return f"{folder.name if folder is not None else '?'}/Procore"
 
 
-# Each folder id with every folder above it (itself included), for "is it below a Procore folder?".
-_ANCESTRY = text("""
-WITH RECURSIVE up(start_id, id, parent_id, depth) AS (
-    SELECT id, id, parent_id, 0 FROM cbox_folders WHERE id IN :ids
-  UNION ALL
-    SELECT up.start_id, f.id, f.parent_id, up.depth + 1 FROM cbox_folders f JOIN up ON f.id = up.parent_id
-    WHERE up.depth < 200
-)
-SELECT up.start_id, i.id FROM up JOIN integrations i ON i.procore_folder_id = up.id
-WHERE i.company_id = :company_id
-""").bindparams(bindparam("ids", expanding=True))
-
-
-def covering(company_id: int | None, folder_ids) -> dict[int, set[int]]:
-    """{folder id: ids of the integrations that write there}: the categorized folder holding an
-    integration, its "Procore" folder (R10) and every folder below it, whoever created it. Plain local
-    folders (outside every "Procore" folder) are covered by none. One query for any number of folders."""
-    ids = sorted({int(i) for i in folder_ids if i is not None})
-    found: dict[int, set[int]] = {}
-    if company_id is None or not ids:
-        return found
-    for folder_id, integration_id in db.session.execute(_ANCESTRY, {"ids": ids, "company_id": company_id}):
-        found.setdefault(folder_id, set()).add(integration_id)
-    for integration_id, folder_id in db.session.execute(select(Integration.id, Integration.cbox_folder_id).where(
-            Integration.company_id == company_id, Integration.cbox_folder_id.in_(ids))):
-        found.setdefault(folder_id, set()).add(integration_id)
-    _exports_covering(company_id, ids, found)
-    linked = select(SyncItem.integration_id, SyncItem.cbox_folder_id).join(
-        Integration, Integration.id == SyncItem.integration_id).where(
-        Integration.company_id == company_id, SyncItem.cbox_folder_id.in_(ids))
-    for integration_id, folder_id in db.session.execute(linked):  # a synced folder moved out of "Procore" in cBox
-        found.setdefault(folder_id, set()).add(integration_id)
-    return found
-
-
+# Each folder id with every folder above it (itself included): is it below an import's "Procore" folder,
+# or below a folder an export chose?
 _UP = text("""
 WITH RECURSIVE up(start_id, id, parent_id, depth) AS (
     SELECT id, id, parent_id, 0 FROM cbox_folders WHERE id IN :ids
@@ -89,23 +56,37 @@ SELECT start_id, id FROM up
 """).bindparams(bindparam("ids", expanding=True))
 
 
-def _exports_covering(company_id: int, ids: list[int], found: dict[int, set[int]]) -> None:
-    """Exports (R5) cover their chosen folders, everything below them, and the folders of chosen files."""
-    exports = db.session.scalars(select(Integration).where(Integration.company_id == company_id,
-                                                           Integration.direction == "export")).all()
-    if not exports:
-        return
+def covering(company_id: int | None, folder_ids) -> dict[int, set[int]]:
+    """{folder id: ids of the integrations that write there}: an import's categorized folder, its "Procore"
+    folder (R10) and every folder below it, whoever created it; an export's source folder, the folders it
+    chose and everything below them, and the folders of the files it chose (R5). Plain local folders are
+    covered by none. A fixed number of queries for any number of folders."""
+    ids = sorted({int(i) for i in folder_ids if i is not None})
+    found: dict[int, set[int]] = {}
+    if company_id is None or not ids:
+        return found
     above: dict[int, set[int]] = {}
     for start_id, folder_id in db.session.execute(_UP, {"ids": ids}):
         above.setdefault(start_id, set()).add(folder_id)
-    for integration in exports:
+    integrations = db.session.scalars(select(Integration).where(Integration.company_id == company_id)).all()
+    for integration in integrations:
         chosen = integration.selections or {}
-        folders = set(chosen.get("folders", []))
-        file_folders = set(db.session.scalars(select(CboxFile.folder_id).where(
-            CboxFile.id.in_(chosen.get("files", []) or [0]))))
+        if integration.direction == "export":
+            roots = set(chosen.get("folders", []))
+            file_folders = set(db.session.scalars(select(CboxFile.folder_id).where(
+                CboxFile.id.in_(chosen.get("files", []) or [0]))))
+        else:
+            roots, file_folders = {integration.procore_folder_id}, set()
         for folder_id in ids:
-            if above.get(folder_id, set()) & folders or folder_id in file_folders:
+            if (above.get(folder_id, set()) & roots or folder_id in file_folders
+                    or folder_id == integration.cbox_folder_id):
                 found.setdefault(folder_id, set()).add(integration.id)
+    linked = select(SyncItem.integration_id, SyncItem.cbox_folder_id).join(
+        Integration, Integration.id == SyncItem.integration_id).where(
+        Integration.company_id == company_id, SyncItem.cbox_folder_id.in_(ids))
+    for integration_id, folder_id in db.session.execute(linked):  # a synced folder moved out of "Procore" in cBox
+        found.setdefault(folder_id, set()).add(integration_id)
+    return found
 
 
 def integrations_for_folder(company_id: int, folder_id: int | None) -> list[Integration]:
