@@ -93,6 +93,25 @@ def _clean_state(request):
                 if table.name in existing:
                     conn.execute(table.delete())
         limiter.reset()
+        _forget_procore_budgets(application)
+
+
+def _forget_procore_budgets(application) -> None:
+    """Pacing state is keyed by account (portal/procore/pacing.py) and account ids come back after
+    the tables are emptied: a later test's account 1 must not inherit an earlier test's spent window
+    (a mocked Procore sends no rate-limit headers to correct it, so its requests would be spread
+    over the rest of that window)."""
+    redis = application.extensions.get("redis")
+    if redis is None:
+        return
+    keys = list(redis.scan_iter(match="procore:pace:*", count=500))
+    if keys:
+        redis.delete(*keys)
+    from portal.procore import pacing
+
+    with pacing._local_lock:
+        pacing._local_state.clear()
+        pacing._local_tat.clear()
 
 
 @pytest.fixture
