@@ -141,6 +141,10 @@ def load_config(env: str | None = None) -> dict:
         "SYNC_DOWNLOAD_THREADS": int(_env("SYNC_DOWNLOAD_THREADS", "8")),
         "SYNC_STALE_AFTER": float(_env("SYNC_STALE_AFTER", "120")),
         "SYNC_ITEM_DEADLINE": float(_env("SYNC_ITEM_DEADLINE", "600")),
+        # Scale-out (portal/sync/batches.py): files a run's own threads cannot take at once are offered to
+        # other workers in groups of SYNC_BATCH_FILES; a taker silent for SYNC_BATCH_STALE seconds loses it.
+        "SYNC_BATCH_FILES": int(_env("SYNC_BATCH_FILES", "16")),
+        "SYNC_BATCH_STALE": float(_env("SYNC_BATCH_STALE", "30")),
         "HOOK_CHECK_MAX_AGE": float(_env("HOOK_CHECK_MAX_AGE", "120")),
         "SYNC_DELETE_CONFIRM_ITEMS": int(_env("SYNC_DELETE_CONFIRM_ITEMS", "20")),
         "SYNC_DELETE_CONFIRM_RATIO": float(_env("SYNC_DELETE_CONFIRM_RATIO", "0.10")),

@@ -1,7 +1,7 @@
 """Database models. Import from here: `from portal.models import User, Company`."""
 from portal.models.cbox import (CboxBlob, CboxFile, CboxFileVersion, CboxFolder, CboxFolderEditor,
                                  CboxProject)
-from portal.models.integrations import Integration, SyncItem, SyncRun
+from portal.models.integrations import Integration, SyncBatch, SyncItem, SyncRun
 from portal.models.procore import AccountStatus, ProcoreAccount, ProjectCredential
 from portal.models.tenancy import Company, Role, User
 from portal.models.webhooks import EventStatus, HookCheck, WebhookEvent, WebhookSecret
@@ -9,4 +9,4 @@ from portal.models.webhooks import EventStatus, HookCheck, WebhookEvent, Webhook
 __all__ = ["AccountStatus", "CboxBlob", "CboxFile", "CboxFileVersion", "CboxFolder", "CboxFolderEditor",
            "CboxProject", "Company", "ProcoreAccount", "ProjectCredential", "Role", "User",
            "EventStatus", "HookCheck", "WebhookEvent", "WebhookSecret",
-           "Integration", "SyncItem", "SyncRun"]
+           "Integration", "SyncBatch", "SyncItem", "SyncRun"]

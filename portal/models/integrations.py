@@ -91,6 +91,27 @@ class SyncRun(db.Model):
         return self.status in ACTIVE_RUN_STATUSES
 
 
+class SyncBatch(db.Model):
+    """Downloads of one run that another worker may take (issue 13, scale-out; portal/sync/batches.py).
+
+    Files the run's own download threads cannot take at once are written here in groups and
+    enqueued; any worker (this one included) claims a group with a conditional UPDATE, so each is
+    taken once; a claim whose heartbeat goes stale (a killed worker) is taken again. The rows live
+    only while their run does: the run deletes them when it ends.
+    """
+    __tablename__ = "sync_batches"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=QUEUED)  # queued | claimed | done
+    account_id: Mapped[int] = mapped_column(BigInteger)  # the Procore account the run lists and downloads with
+    items: Mapped[list] = mapped_column(JSON)  # the files, as the listing gave them (signed links included)
+    results: Mapped[list | None] = mapped_column(JSON, nullable=True)  # one entry per item, same order
+    claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+
+
 class SyncItem(db.Model):
     __tablename__ = "sync_items"
     __table_args__ = (UniqueConstraint("integration_id", "procore_kind", "procore_id",

@@ -33,13 +33,13 @@ from portal.procore import PaginationIncomplete, ProcoreAuthError, ProcoreError,
 from portal.sync import removal
 from portal.sync.apply import MOVE, SKIP, UPDATE, apply_folder, cbox_item, link_for, mark_error, place, plan_file, \
     remember, set_state, store_file
-from portal.sync.fetch import Fetched, Fetcher, Target
+from portal.sync.batches import SharedFetcher
+from portal.sync.fetch import Fetched, Target
 from portal.sync.listing import Listing
 from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, FullRefreshNeeded, \
     RemoteItem, mapper_for
 from portal.sync.reasons import Reason
 
-MAX_IN_FLIGHT = 16  # downloads queued ahead of the pool: bounds memory while listing runs ahead
 RECORD_BATCH = 16  # finished downloads recorded together (see Execution.drain)
 RECORD_EVERY = 0.25  # seconds: a slow trickle of downloads is still recorded promptly
 ADMIN, READER = "admin", "reader"  # an account's standing on the tool, from its permission manifest
@@ -127,9 +127,11 @@ class Execution:
         self.sightings, self.folders, self.account = removal.Sightings(), {}, account
         app, workers = current_app._get_current_object(), current_app.config.get("SYNC_DOWNLOAD_THREADS", 8)
         db.session.commit()
-        with Fetcher(app, account.id, self.target, self.mapper, workers) as fetcher:
+        # Downloads go to this worker's threads, and beyond what they can take, to other workers (batches.py).
+        with SharedFetcher(app, run.id, account.id, self.target, self.mapper, workers) as fetcher:
             with Listing(app, account.id, self.target, self.mapper, self.refs) as listing:
                 complete = self.walk(listing, fetcher)
+            fetcher.flush()
             while fetcher.pending:
                 self.wait(fetcher)
             self.drain(fetcher, force=True)
@@ -146,7 +148,7 @@ class Execution:
             record_integration(account, self.integration.procore_project_id)  # R33
         return self.finish(DONE, None if complete else self.run.error)
 
-    def walk(self, listing: Listing, fetcher: Fetcher) -> bool:
+    def walk(self, listing: Listing, fetcher: SharedFetcher) -> bool:
         """Plan and apply every listed item; True when the listing was complete."""
         try:
             for item in listing.items(idle=lambda: self.wait(fetcher, seconds=0)):
@@ -155,7 +157,7 @@ class Execution:
                     continue
                 self.sightings.seen.add((item.kind, item.id))
                 self.folder(item) if item.kind == FOLDER else self.file(item, fetcher)
-                while len(fetcher.pending) > MAX_IN_FLIGHT:
+                while fetcher.full():
                     self.wait(fetcher)
                 self.drain(fetcher)
                 if self.stop_reason:
@@ -180,7 +182,7 @@ class Execution:
         getattr(self.sightings, {DELETED: "deleted", HIDDEN: "hidden", ABSENT: "absent",
                                  OUTSIDE: "outside"}[item.presence]).add((item.kind, item.id))
 
-    def drain(self, fetcher: Fetcher, force: bool = False) -> None:
+    def drain(self, fetcher: SharedFetcher, force: bool = False) -> None:
         """Collect finished downloads; record them in batches (RECORD_BATCH files, or every
         RECORD_EVERY seconds, or when forced at the end): a batch of new files costs a handful of
         statements instead of five per file."""
@@ -190,7 +192,7 @@ class Execution:
             self.record_ready()
         self.tick()
 
-    def wait(self, fetcher: Fetcher, seconds: float = 1.0) -> None:
+    def wait(self, fetcher: SharedFetcher, seconds: float = 1.0) -> None:
         """Wait for downloads (or the listing) without holding the database: commit first. SQLite has
         one writer, and a download thread may have to save a refreshed token meanwhile. The wait is
         short so the heartbeat stays fresh even while one huge file downloads (RELIABILITY 10)."""
@@ -221,7 +223,7 @@ class Execution:
         except CboxError as error:
             mark_error(link, item, Reason("store_error", {"detail": str(error.message)}), self.run.id)
 
-    def file(self, item: RemoteItem, fetcher: Fetcher) -> None:
+    def file(self, item: RemoteItem, fetcher: SharedFetcher) -> None:
         run, link = self.run, self.links.get((FILE, item.id))
         action = plan_file(item, link)
         run.files_total += 1

@@ -1,0 +1,282 @@
+"""One run's downloads shared with other workers (issue 13, scale-out; ARCHITECTURE "scale-out").
+
+The run's worker lists Procore and records rows (engine.py); downloading is what takes the time,
+so that is what other workers share. `SharedFetcher` is the engine's fetcher:
+
+* A file goes straight to this worker's own download threads while they have room, exactly as
+  with one worker: one worker alone pays nothing for being able to share.
+* Beyond that, files are grouped (SYNC_BATCH_FILES) into a `SyncBatch` row, committed, then
+  enqueued as `fetch_batch(batch_id)`. Any worker may take it, this one too once its threads have
+  room: a conditional UPDATE (queued -> claimed) hands each batch to exactly one taker.
+* A taker streams the files into the shared blob store (content-addressed: a file downloaded
+  twice is stored once), refreshes its claim's heartbeat every few seconds, and writes one result
+  per file into the row. The run's worker reads the results and records the files as its own
+  downloads: the run stays the only writer of its links and cBox rows.
+* A claim whose heartbeat is older than SYNC_BATCH_STALE (a killed worker) is taken back by the
+  run's worker and downloaded again; the late writer's results are ignored (its UPDATE names its
+  own claim).
+
+Rows live only while their run does; the signed download links they hold expire within minutes.
+No transaction stays open while files download: every write here commits at once.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import delete, exists, select, update
+
+from portal.extensions import db
+from portal.models import Integration, SyncBatch, SyncRun
+from portal.models.integrations import QUEUED, RUNNING, STOPPING
+from portal.models.tenancy import utcnow
+from portal.sync.fetch import Fetched, Fetcher, Target
+from portal.sync.mapper import RemoteItem, mapper_for
+from portal.sync.reasons import Reason
+
+CLAIMED, DONE = "claimed", "done"
+MAX_IN_FLIGHT = 16  # files handed to this worker's threads ahead of them: bounds memory and link age
+MAX_WAITING_BATCHES = 2  # batches nobody has taken yet: the listing waits beyond that (links expire)
+POLL_EVERY = 0.25  # seconds between reads of the batches other workers hold
+HEARTBEAT_EVERY = 2.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# -- items and results as JSON (a batch row crosses machines) -------------------------------------
+
+def item_to_json(item: RemoteItem) -> dict:
+    return {"kind": item.kind, "id": item.id, "parent_id": item.parent_id, "name": item.name,
+            "version_id": item.version_id, "size": item.size,
+            "updated_at": item.updated_at.isoformat() if item.updated_at else None,
+            "download_url": item.download_url, "presence": item.presence}
+
+
+def item_from_json(data: dict) -> RemoteItem:
+    updated = data.get("updated_at")
+    return RemoteItem(data["kind"], data["id"], data.get("parent_id"), data.get("name", ""),
+                      version_id=data.get("version_id"), size=data.get("size"),
+                      updated_at=datetime.fromisoformat(updated) if updated else None,
+                      download_url=data.get("download_url"), presence=data.get("presence", "live"))
+
+
+def fetched_to_json(fetched: Fetched) -> dict:
+    reason = {"code": fetched.reason.code, "args": fetched.reason.args} if fetched.reason else None
+    return {"item": item_to_json(fetched.item), "sha256": fetched.sha256, "size": fetched.size,
+            "reason": reason, "auth_lost": fetched.auth_lost}
+
+
+def fetched_from_json(data: dict) -> Fetched:
+    reason = data.get("reason")
+    return Fetched(item_from_json(data["item"]), sha256=data.get("sha256"), size=data.get("size") or 0,
+                   reason=Reason(reason["code"], reason.get("args") or {}) if reason else None,
+                   auth_lost=bool(data.get("auth_lost")))
+
+
+# -- claims ---------------------------------------------------------------------------------------
+
+def claim(batch_id: int, worker: str, stale_before: datetime | None = None, holder: str | None = None) -> bool:
+    """Take a batch: a queued one, or (with `stale_before` and `holder`) one whose claim by `holder`
+    went stale. True for exactly one caller. Commits."""
+    now = utcnow()
+    condition = [SyncBatch.id == batch_id]
+    if stale_before is None:
+        condition.append(SyncBatch.status == QUEUED)
+    else:
+        condition += [SyncBatch.status == CLAIMED, SyncBatch.claimed_by == holder,
+                      SyncBatch.heartbeat_at < stale_before]
+    taken = db.session.execute(update(SyncBatch).where(*condition).values(
+        status=CLAIMED, claimed_by=worker, heartbeat_at=now)).rowcount == 1
+    db.session.commit()
+    return taken
+
+
+class SharedFetcher:
+    """The engine's fetcher: this worker's download threads first, batches for other workers beyond."""
+
+    def __init__(self, app: Flask, run_id: int, account_id: int, target: Target, mapper, workers: int):
+        self.app, self.run_id, self.account_id = app, run_id, account_id
+        self.local = Fetcher(app, account_id, target, mapper, workers)
+        self.threads = workers
+        self.batch_files = max(1, int(app.config["SYNC_BATCH_FILES"]))
+        self.stale_after = float(app.config["SYNC_BATCH_STALE"])
+        self.me = worker_name()
+        self.buffer: list[RemoteItem] = []  # not handed to anyone yet
+        self.waiting: dict[int, list[RemoteItem]] = {}  # batch id -> items: enqueued, taken by nobody we know
+        self.elsewhere: dict[int, list[RemoteItem]] = {}  # taken by another worker
+        self.ready: list[Fetched] = []
+        self.last_poll = 0.0
+        self.batches_written = self.batches_elsewhere = self.batches_taken_back = 0
+        db.session.execute(delete(SyncBatch).where(SyncBatch.run_id == run_id))  # an earlier attempt's
+        db.session.commit()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.local.__exit__(*exc)
+        try:
+            if exc[0] is not None:
+                db.session.rollback()  # the run fails; what it recorded so far is what it committed
+            db.session.execute(delete(SyncBatch).where(SyncBatch.run_id == self.run_id))
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - leftovers are deleted by the next attempt or with the run
+            db.session.rollback()
+            self.app.logger.exception("sync run %s: could not delete its download batches", self.run_id)
+        if self.batches_written:
+            self.app.logger.info("sync run %s: %d download batches, %d taken by other workers, %d taken back",
+                                 self.run_id, self.batches_written, self.batches_elsewhere, self.batches_taken_back)
+
+    # -- what the engine calls --------------------------------------------------------------------
+    def submit(self, item: RemoteItem) -> None:
+        if not self.buffer and not self.waiting and len(self.local.pending) < MAX_IN_FLIGHT:
+            self.local.submit(item)
+            return
+        self.buffer.append(item)
+        if len(self.buffer) >= self.batch_files:
+            self._write_batch()
+
+    def full(self) -> bool:
+        """Whether the listing should wait: this worker's threads are busy and batches already wait."""
+        return len(self.local.pending) >= MAX_IN_FLIGHT and len(self.waiting) >= MAX_WAITING_BATCHES
+
+    def flush(self) -> None:
+        """The listing is over: what is still buffered becomes a batch (or goes to our threads)."""
+        self._refill()
+        if self.buffer:
+            self._write_batch()
+
+    @property
+    def pending(self) -> int:
+        """Files not downloaded (or not yet reported) anywhere."""
+        return (len(self.local.pending) + len(self.buffer) + len(self.ready)
+                + sum(map(len, self.waiting.values())) + sum(map(len, self.elsewhere.values())))
+
+    def done(self) -> list[Fetched]:
+        self._poll()
+        self._refill()
+        ready, self.ready = self.ready, []
+        return ready + self.local.done()
+
+    def wait_any(self, timeout: float) -> None:
+        if self.elsewhere or self.waiting:
+            timeout = min(timeout, POLL_EVERY)
+        if self.local.pending:
+            self.local.wait_any(timeout)
+        elif timeout > 0 and (self.elsewhere or self.waiting):
+            time.sleep(timeout)
+
+    # -- batches -------------------------------------------------------------------------------------
+    def _write_batch(self) -> None:
+        from portal.sync.jobs import JOB_TIMEOUT, queue
+
+        items, self.buffer = self.buffer, []
+        row = SyncBatch(run_id=self.run_id, status=QUEUED, items=[item_to_json(item) for item in items],
+                        account_id=self.account_id)
+        db.session.add(row)
+        db.session.commit()  # the row first, then the job (a job names a committed row)
+        self.waiting[row.id] = items
+        self.batches_written += 1
+        queue().enqueue(fetch_batch, row.id, job_timeout=JOB_TIMEOUT,
+                        description=f"downloads of sync run {self.run_id} (batch {row.id})")
+
+    def _refill(self) -> None:
+        """Give this worker's idle threads work: the oldest waiting batch (if nobody took it), else
+        buffered files."""
+        while len(self.local.pending) < self.threads and (self.waiting or self.buffer):
+            if self.waiting:
+                batch_id = min(self.waiting)
+                items = self.waiting.pop(batch_id)
+                if claim(batch_id, self.me):
+                    for item in items:
+                        self.local.submit(item)
+                else:
+                    self.elsewhere[batch_id] = items
+                    self.batches_elsewhere += 1
+            else:
+                self.local.submit(self.buffer.pop(0))
+
+    def _poll(self) -> None:
+        """Collect the results of batches other workers finished; take back stale claims."""
+        if not self.elsewhere or time.monotonic() - self.last_poll < POLL_EVERY:
+            return
+        self.last_poll = time.monotonic()
+        stale_before = utcnow() - timedelta(seconds=self.stale_after)
+        rows = db.session.execute(select(SyncBatch.id, SyncBatch.status, SyncBatch.results, SyncBatch.claimed_by,
+                                         SyncBatch.heartbeat_at < stale_before)
+                                  .where(SyncBatch.id.in_(list(self.elsewhere))))
+        for batch_id, status, results, holder, stale in rows.all():
+            if status == DONE:
+                items = self.elsewhere.pop(batch_id)
+                got = [fetched_from_json(result) for result in results or []]
+                if len(got) != len(items):  # never lose a file: what is missing is downloaded here
+                    seen = {(fetched.item.kind, fetched.item.id) for fetched in got}
+                    for item in items:
+                        if (item.kind, item.id) not in seen:
+                            self.local.submit(item)
+                self.ready.extend(got)
+                db.session.execute(delete(SyncBatch).where(SyncBatch.id == batch_id))
+            elif status == CLAIMED and stale:
+                if claim(batch_id, self.me, stale_before=stale_before, holder=holder):
+                    self.app.logger.warning("sync run %s: batch %s of %s went stale; downloading it here",
+                                            self.run_id, batch_id, holder)
+                    self.batches_taken_back += 1
+                    for item in self.elsewhere.pop(batch_id):
+                        self.local.submit(item)
+        db.session.commit()
+
+
+# -- the job another worker runs ------------------------------------------------------------------
+
+def fetch_batch(batch_id: int) -> str:
+    """The RQ job: download one batch of a running run's files into the shared blob store and write
+    the results into its row. "not_claimed" when the batch is gone, taken, or its run is over."""
+    from portal.sync.engine import export_roots
+
+    me = worker_name()
+    live_run = exists().where(SyncRun.id == SyncBatch.run_id, SyncRun.status.in_((RUNNING, STOPPING)))
+    taken = db.session.execute(update(SyncBatch).where(SyncBatch.id == batch_id, SyncBatch.status == QUEUED, live_run)
+                               .values(status=CLAIMED, claimed_by=me, heartbeat_at=utcnow())).rowcount == 1
+    db.session.commit()
+    if not taken:
+        return "not_claimed"
+    batch = db.session.get(SyncBatch, batch_id)
+    integration = db.session.get(Integration, db.session.get(SyncRun, batch.run_id).integration_id)
+    target = Target(integration.procore_company_id, integration.procore_project_id, dict(integration.selections or {}),
+                    exclude=frozenset(export_roots(integration.company_id, integration.procore_project_id)))
+    items, account_id = [item_from_json(data) for data in batch.items], batch.account_id
+    mapper, app = mapper_for(integration.tool), current_app._get_current_object()
+    db.session.commit()
+    results: dict[tuple[str, int], dict] = {}
+    mine = True
+    with Fetcher(app, account_id, target, mapper, app.config["SYNC_DOWNLOAD_THREADS"]) as fetcher:
+        for item in items:
+            fetcher.submit(item)
+        last_beat = time.monotonic()
+        while fetcher.pending and mine:
+            fetcher.wait_any(HEARTBEAT_EVERY)
+            for fetched in fetcher.done():
+                results[(fetched.item.kind, fetched.item.id)] = fetched_to_json(fetched)
+            if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
+                last_beat = time.monotonic()
+                mine = _beat(batch_id, me)
+    if not mine:  # taken back as stale: the run's worker downloads it again
+        return "taken_back"
+    ordered = [results[(item.kind, item.id)] for item in items if (item.kind, item.id) in results]
+    written = db.session.execute(update(SyncBatch).where(SyncBatch.id == batch_id, SyncBatch.claimed_by == me)
+                                 .values(status=DONE, results=ordered, heartbeat_at=utcnow())).rowcount == 1
+    db.session.commit()
+    return "done" if written else "taken_back"
+
+
+def _beat(batch_id: int, me: str) -> bool:
+    """Refresh this worker's claim; False when the claim is no longer its own."""
+    mine = db.session.execute(update(SyncBatch).where(SyncBatch.id == batch_id, SyncBatch.claimed_by == me)
+                              .values(heartbeat_at=utcnow())).rowcount == 1
+    db.session.commit()
+    return mine
