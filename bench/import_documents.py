@@ -1,26 +1,32 @@
-"""Procore Documents import throughput: the real engine in a real worker vs a plain 8-thread downloader.
+"""Procore Documents import: speed within Procore's budget, against a plain downloader, memory, scale-out.
 
-    .venv/bin/python bench/import_documents.py [--files 1000] [--mb 200] [--folders 40] [--latency-ms 30]
-        [--big-file-mb 0] [--engine-threads 4] [--plain-threads 8]
+    .venv/bin/python bench/import_documents.py [--files 400] [--mb 200] [--folders 40] [--latency-ms 30]
+        [--big-file-mb 1024] [--workers 1] [--engine-threads N] [--plain-threads 8]
 
-On loopback, in a temporary folder removed at the end: the sandbox (SandboxServer) with a tree from
-/_sandbox/generate (+ with --big-file-mb one file of that size) and `latency_ms`; a portal SQLite DB
-and embedded Redis; a REAL `python worker.py` (RQ forks a work horse per job) running the import
-through the engine. Wall = enqueue -> run row "done"; peak RSS = the work horse's VmHWM (/proc).
-Then a plain downloader, as a script would do it: walk the same folders (one GET per folder, in
-turn), then N `requests` threads fetch every file: token on the Procore URL, the 302 to storage
-followed by hand WITHOUT Authorization, streamed into a file (no fsync, no database). Its time is
-listing + downloading: the issue's target ("overlap listing with downloading; a good design beats
-the plain downloader") compares against a downloader that lists first. The ratio against its
-downloading alone is printed too (`download-only ratio`), the stricter figure.
+On loopback, in a temporary folder removed at the end: the sandbox (SandboxServer, a threaded server;
+its CPU share is printed so it is seen not to be the bottleneck) with a tree from /_sandbox/generate
+and `latency_ms` on every request; a portal SQLite DB and embedded Redis; REAL `python worker.py`
+processes (RQ forks a work horse per job). The portal runs on its DEFAULT settings throughout
+(config.py: adaptive pacing, no fixed rate, 8 download threads); a flag that changes one is printed.
+Wall = enqueue -> run row "done"; peak RSS = the work horses' VmHWM (/proc). In one run:
 
-Rate limits are OFF on both sides (sandbox windows disabled, portal pacing 1000/s): this measures
-the engine, not Procore's budget (~3600 requests/hour: an import of N files takes >= N s there).
-Figures only, never a test. Last line: `ratio=<engine/plain> rest_per_file=<x> peak_rss_mb=<y>`.
+1. budget: the sandbox's default rate limits (100 per 10 s, 3600 per hour, as Procore advertises):
+   wall, the floor those limits allow for the API requests the run made, their ratio (target <= 1.2),
+   requests per file, 429s met, failed items (target 0).
+2. speed: limits off on the sandbox (as a Procore with budget to spare), the same tree imported again
+   into a fresh folder, against a plain 8-thread downloader as a script would do it: list the folders
+   (one GET each), then fetch every file (token on the Procore URL, the 302 followed by hand without
+   Authorization, streamed to a file, no fsync, no database). Target ratio engine/plain <= 0.7.
+3. memory: one --big-file-mb file imported alone (limits off): peak work-horse RSS (target < 200 MB).
+4. with --workers N (N > 1): phase 2 again with N workers; the speed-up over one (target >= 1.8).
+
+Figures only, never a test. Last line:
+`budget_ratio=<wall/floor> ratio=<engine/plain> rest_per_file=<x> peak_rss_mb=<y>` (+ ` speedup=<z>`).
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import subprocess
@@ -45,39 +51,42 @@ DOWNLOAD_ENDPOINTS = ("/downloads/file_versions/<int:version_id>", "/downloads/p
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--files", type=int, default=400)
     parser.add_argument("--mb", type=float, default=200.0, help="total size of the generated files")
     parser.add_argument("--folders", type=int, default=40)
     parser.add_argument("--latency-ms", type=int, default=30, help="added by the sandbox to every request")
-    parser.add_argument("--big-file-mb", type=int, default=0, help="add one file of this size (e.g. 1024)")
-    parser.add_argument("--engine-threads", type=int, default=None, help="SYNC_DOWNLOAD_THREADS (config: 8)")
+    parser.add_argument("--big-file-mb", type=int, default=1024, help="the memory phase's one file (0: skip it)")
+    parser.add_argument("--workers", type=int, default=1, help="N > 1: the speed phase again with N workers")
+    parser.add_argument("--engine-threads", type=int, default=None,
+                        help="SYNC_DOWNLOAD_THREADS (default: config.py's, 8); printed when set")
     parser.add_argument("--plain-threads", type=int, default=8)
-    parser.add_argument("--portal-defaults", action="store_true",
-                        help="the portal's default pacing and the sandbox's default rate limits (what a user gets) "
-                             "for the engine's run; the plain downloader then waits out 429s as a script would")
+    parser.add_argument("--skip-budget", action="store_true", help="skip phase 1 (it takes the longest)")
     return parser.parse_args(argv)
 
 
 def portal_settings(work: Path, sb_url: str, threads: int | None) -> dict:
+    """The portal's settings: config.py's defaults except where the bench must put things (paths, URLs)."""
     settings = {"PORTAL_ENV": "development", "INSTANCE_DIR": str(work / "instance"),
                 "STORAGE_DIR": str(work / "storage"), "DATABASE_URL": f"sqlite:///{work / 'portal.db'}",
-                "PROCORE_API_URL": sb_url, "PROCORE_LOGIN_URL": sb_url,
-                "PROCORE_REQUESTS_PER_SECOND": "1000", "PROCORE_BURST": "1000"}
+                "PROCORE_API_URL": sb_url, "PROCORE_LOGIN_URL": sb_url}
+    for key in ("PROCORE_REQUESTS_PER_SECOND", "PROCORE_BURST", "PROCORE_RESERVE_SHARE", "SYNC_DOWNLOAD_THREADS",
+                "SYNC_BATCH_FILES", "STORAGE_URL"):
+        os.environ.pop(key, None)  # the shell's settings never leak into what the bench calls defaults
     if threads:
         settings["SYNC_DOWNLOAD_THREADS"] = str(threads)
     return settings
 
 
-def make_integration(app, sb, folder_ids: list[int]) -> tuple[int, int]:
+def make_integration(app, sb, folder_ids: list[int], label: str) -> tuple[int, int]:
     """A company, an admin with a Procore account (a sandbox token), a cBox project, an integration
-    of the generated folders and its import run (committed, not enqueued)."""
+    of the folders and its import run (committed, not enqueued). `label` keeps each phase apart."""
     from portal.cbox import store
     from portal.extensions import db
     from portal.sync import gate, service
 
     with app.app_context():
-        company, user, account = admin_with_account(sb, sb.company_id())
-        documents = store.categorized_folder(store.create_project(company.id, "Bench"), "documents")
+        company, user, account = admin_with_account(sb, sb.company_id(), label)
+        documents = store.categorized_folder(store.create_project(company.id, f"Bench {label}"), "documents")
         db.session.flush()
         project = gate.Verdict(sb.project_id(PROJECT), PROJECT)
         integration, run = service.create_integration(user, account, documents, project, folder_ids, [])
@@ -85,21 +94,31 @@ def make_integration(app, sb, folder_ids: list[int]) -> tuple[int, int]:
         return integration.id, run.id
 
 
-def start_worker(settings: dict, work: Path, redis_url: str) -> subprocess.Popen:
+def start_worker(settings: dict, work: Path, redis_url: str, name: str) -> subprocess.Popen:
     env = {**os.environ, **settings, "REDIS_URL": redis_url}
-    log = open(work / "worker.log", "wb")
-    return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_listening(work: Path, worker: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
+    log = open(work / f"{name}.log", "wb")
+    worker = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
     while time.time() < deadline:
         if worker.poll() is not None:
-            raise RuntimeError("worker exited:\n" + (work / "worker.log").read_text(errors="replace")[-3000:])
-        if b"listening on" in (work / "worker.log").read_bytes():
-            return
+            raise RuntimeError("worker exited:\n" + (work / f"{name}.log").read_text(errors="replace")[-3000:])
+        if b"listening on" in (work / f"{name}.log").read_bytes():
+            return worker
         time.sleep(0.1)
     raise RuntimeError("the worker did not start")
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    import psutil
+
+    for worker in workers:
+        try:
+            for child in psutil.Process(worker.pid).children(recursive=True):
+                child.kill()
+        except psutil.Error:
+            pass
+        worker.kill()
+        worker.wait()
 
 
 def hwm_mb(pid: int) -> float:
@@ -113,27 +132,31 @@ def hwm_mb(pid: int) -> float:
     return 0.0
 
 
-def run_engine(app, run_id: int, worker: subprocess.Popen) -> dict:
-    """Enqueue the run and wait for its row to finish, sampling the work horse's peak RSS."""
+def run_engine(app, run_id: int, workers: list[subprocess.Popen], sb) -> dict:
+    """Enqueue the run and wait for its row to finish, sampling the work horses' peak RSS and CPU."""
     import psutil
 
     from portal.extensions import db
     from portal.models import SyncRun
     from portal.sync.jobs import enqueue
 
+    parents = {worker.pid for worker in workers}
     peaks: dict[int, float] = {}
     cpu: dict[int, float] = {}  # CPU seconds (user + system) of each process, last sample
+    sb._post("/_sandbox/stats/reset")
+    sandbox_cpu = cpu_seconds(sb.proc.pid)
     with app.app_context():
         started = time.perf_counter()
         enqueue(db.session.get(SyncRun, run_id))
         while True:
-            for proc in [psutil.Process(worker.pid)] + psutil.Process(worker.pid).children(recursive=True):
-                peaks[proc.pid] = max(peaks.get(proc.pid, 0.0), hwm_mb(proc.pid))
-                try:
-                    times = proc.cpu_times()
-                    cpu[proc.pid] = times.user + times.system
-                except psutil.Error:
-                    pass  # the horse just exited: its last sample stands
+            for worker in workers:
+                for proc in [psutil.Process(worker.pid)] + psutil.Process(worker.pid).children(recursive=True):
+                    peaks[proc.pid] = max(peaks.get(proc.pid, 0.0), hwm_mb(proc.pid))
+                    try:
+                        times = proc.cpu_times()
+                        cpu[proc.pid] = times.user + times.system
+                    except psutil.Error:
+                        pass  # the horse just exited: its last sample stands
             db.session.expire_all()
             run = db.session.get(SyncRun, run_id)
             if run.status not in ("queued", "running"):
@@ -141,10 +164,13 @@ def run_engine(app, run_id: int, worker: subprocess.Popen) -> dict:
                 break
             time.sleep(0.05)
         result = {"wall": wall, "status": run.status, "files": run.files_done, "bytes": run.bytes_done,
-                  "failed": run.failed, "error": run.error, "worker_rss": peaks.get(worker.pid, 0.0),
-                  "horse_rss": max((mb for pid, mb in peaks.items() if pid != worker.pid), default=0.0),
-                  "horse_cpu": sum(seconds for pid, seconds in cpu.items() if pid != worker.pid)}
+                  "failed": run.failed, "error": run.error,
+                  "horse_rss": max((mb for pid, mb in peaks.items() if pid not in parents), default=0.0),
+                  "horse_cpu": sum(seconds for pid, seconds in cpu.items() if pid not in parents),
+                  "sandbox_cpu": cpu_seconds(sb.proc.pid) - sandbox_cpu, "stats": sb.stats()}
         db.session.remove()
+    if result["status"] != "done" or result["failed"]:
+        print(f"  the run ended {result['status']} with {result['failed']} failures: {result['error']}")
     return result
 
 
@@ -198,52 +224,66 @@ def main(argv=None) -> None:
     from sandbox.testing import SandboxServer
 
     work = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    limits = {} if args.portal_defaults else {"rate_limit_spike": 0, "rate_limit_hourly": 0}
-    sb = SandboxServer(db_path=str(work / "sandbox.sqlite3"), reset=True, config=limits)
-    worker = None
+    sb = SandboxServer(db_path=str(work / "sandbox.sqlite3"), reset=True)
+    workers: list[subprocess.Popen] = []
     try:
         os.chdir(ROOT)
         sb.start()
+        limits = {key: value for key, value in sb.control({}).items() if key.startswith("rate_limit")}
         project_id = sb.project_id(PROJECT)
         tree = sb.generate(project_id, files=args.files, total_mb=args.mb, folders=args.folders, seed=1)
-        big = [sb.generate(project_id, files=1, total_mb=args.big_file_mb, folders=0, seed=2)][:bool(args.big_file_mb)]
-        folder_ids = [made["folder_id"] for made in [tree, *big]]
-        print(f"sandbox tree: {tree['files']} files, {tree['bytes'] / 1e6:.1f} MB, {tree['folders']} folders"
-              + (f" + one {args.big_file_mb} MiB file" if big else ""), flush=True)
+        big = (sb.generate(project_id, files=1, total_mb=args.big_file_mb, folders=0, seed=2)
+               if args.big_file_mb else None)
+        print(f"sandbox tree: {tree['files']} files, {tree['bytes'] / 1e6:.1f} MB, {tree['folders']} folders; "
+              f"latency {args.latency_ms} ms per request", flush=True)
         settings = portal_settings(work, sb.url, args.engine_threads)
-        if args.portal_defaults:  # config.py's pacing, as a user runs it
-            for key in ("PROCORE_REQUESTS_PER_SECOND", "PROCORE_BURST"):
-                settings.pop(key)
-                os.environ.pop(key, None)
+        print("portal settings: config.py defaults" + (f", SYNC_DOWNLOAD_THREADS={args.engine_threads}"
+                                                         if args.engine_threads else "") + " (changed: none else)")
         app = make_app(settings)
-        _integration_id, run_id = make_integration(app, sb, folder_ids)
-        worker = start_worker(settings, work, app.config["REDIS_URL"])
-        wait_listening(work, worker)
+        redis_url = app.config["REDIS_URL"]
+        workers.append(start_worker(settings, work, redis_url, "worker-1"))
         sb.control({"latency_ms": args.latency_ms})
+        storage = work / "storage"
+        figures: dict = {}
+
+        def phase(label: str, folder_ids: list[int], crew: list[subprocess.Popen]) -> dict:
+            shutil.rmtree(storage / "blobs", ignore_errors=True)  # every phase downloads and stores for real
+            _integration_id, run_id = make_integration(app, sb, folder_ids, label)
+            return run_engine(app, run_id, crew, sb)
+
+        if not args.skip_budget:
+            sb.control({**limits})
+            figures["budget"] = phase("budget", [tree["folder_id"]], workers)
+        sb.control({"rate_limit_spike": 0, "rate_limit_hourly": 0})
+        speed = figures["speed"] = phase("speed", [tree["folder_id"]], workers)
+        if "budget" in figures:
+            report_budget(figures["budget"], limits, speed["wall"])
+        token = sb.token(ADMIN)["access_token"]
         sb._post("/_sandbox/stats/reset")
         sandbox_cpu = cpu_seconds(sb.proc.pid)
-        engine = run_engine(app, run_id, worker)
-        engine["sandbox_cpu"] = cpu_seconds(sb.proc.pid) - sandbox_cpu
-        stats = sb.stats()
-        sb._post("/_sandbox/stats/reset")
-        if engine["status"] != "done" or engine["failed"]:
-            print(f"engine run ended {engine['status']} with {engine['failed']} failures: {engine['error']}")
-        token = sb.token(ADMIN)["access_token"]
-        sandbox_cpu, own_cpu = cpu_seconds(sb.proc.pid), time.process_time()
         started = time.perf_counter()
-        urls = download_urls(sb, token, sb.company_id(), project_id, folder_ids)
+        urls = download_urls(sb, token, sb.company_id(), project_id, [tree["folder_id"]])
         listing = time.perf_counter() - started
-        plain = {"listing": listing, "download": run_plain(urls, token, args.plain_threads, work / "plain")}
-        plain_cpu = {"client": time.process_time() - own_cpu, "sandbox": cpu_seconds(sb.proc.pid) - sandbox_cpu}
-        report(args, engine, stats, plain, len(urls), plain_cpu)
+        plain = {"listing": listing, "download": run_plain(urls, token, args.plain_threads, work / "plain"),
+                 "files": len(urls), "sandbox_cpu": cpu_seconds(sb.proc.pid) - sandbox_cpu}
+        shutil.rmtree(work / "plain", ignore_errors=True)
+        report_speed(args, speed, plain)
+        if big:
+            memory = figures["memory"] = phase("memory", [big["folder_id"]], workers)
+            print(f"3. memory: one {args.big_file_mb} MiB file in {memory['wall']:.1f} s "
+                  f"({memory['bytes'] / 1e6 / memory['wall']:.0f} MB/s, {memory['status']}); "
+                  f"peak work-horse RSS {memory['horse_rss']:.0f} MB (target < 200)", flush=True)
+        if args.workers > 1:
+            for number in range(2, args.workers + 1):
+                workers.append(start_worker(settings, work, redis_url, f"worker-{number}"))
+            crew = figures["crew"] = phase(f"{args.workers} workers", [tree["folder_id"]], workers)
+            figures["speedup"] = speed["wall"] / crew["wall"]
+            print(f"4. scale-out: {args.workers} workers {crew['wall']:.2f} s vs one {speed['wall']:.2f} s: "
+                  f"speed-up {figures['speedup']:.2f} (target >= 1.8); {crew['files']} files, "
+                  f"{crew['failed']} failed; sandbox CPU {share(crew['sandbox_cpu'], crew['wall'])}", flush=True)
+        last_line(args, figures, plain, limits)
     finally:
-        if worker is not None:
-            import psutil
-
-            for child in psutil.Process(worker.pid).children(recursive=True):
-                child.kill()
-            worker.kill()
-            worker.wait()
+        stop_workers(workers)
         sb.cleanup()
         shutil.rmtree(work, ignore_errors=True)
 
@@ -256,34 +296,71 @@ def cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
-def report(args, engine: dict, stats: dict, plain_times: dict, plain_files: int, plain_cpu: dict) -> None:
+def share(seconds: float, wall: float) -> str:
+    return f"{100 * seconds / max(wall, 1e-9):.0f}% of one core"
+
+
+def counted(stats: dict) -> tuple[int, int, int]:
+    """(list/show REST calls, download calls, every API request the rate limiter counted)."""
     endpoints = stats["endpoints"]
-    files, mb = engine["files"], engine["bytes"] / 1e6
     rest = sum(endpoints.get(name, 0) for name in LIST_ENDPOINTS)
     downloads = sum(endpoints.get(name, 0) for name in DOWNLOAD_ENDPOINTS)
-    threads = args.engine_threads or 8
-    print(f"latency {args.latency_ms} ms per request; engine {threads} download threads, plain {args.plain_threads}; "
-          + ("portal pacing and sandbox rate limits: defaults (100 per 10 s, 3600 per hour)" if args.portal_defaults
-             else "rate limits off (sandbox windows disabled, portal pacing 1000/s)"))
-    print(f"engine : {engine['wall']:.2f} s  {files / engine['wall']:.1f} files/s  {mb / engine['wall']:.1f} MB/s  "
-          f"({files} files, {mb:.1f} MB, status {engine['status']}, {engine['failed']} failed)")
-    plain, download_only = plain_times["listing"] + plain_times["download"], plain_times["download"]
-    print(f"plain  : {plain:.2f} s  {plain_files / plain:.1f} files/s  {mb / plain:.1f} MB/s  ({plain_files} files: "
-          f"listing {plain_times['listing']:.2f} s, then downloading {download_only:.2f} s)")
-    print(f"requests per file: list/show {rest / max(files, 1):.3f} ({rest} calls: "
-          + ", ".join(f"{k.split('/rest/v1.0')[-1]}={endpoints[k]}" for k in LIST_ENDPOINTS if endpoints.get(k))
-          + f"); download {downloads / max(files, 1):.2f}; storage redirect "
-          f"{stats['storage_downloads'] / max(files, 1):.2f}; all API {stats['api_requests']}")
-    print(f"peak RSS: work horse {engine['horse_rss']:.0f} MB, worker parent {engine['worker_rss']:.0f} MB; "
-          f"work horse CPU {engine['horse_cpu']:.1f} s ({1000 * engine['horse_cpu'] / max(files, 1):.1f} ms per file, "
-          f"sampled every 50 ms)")
-    print(f"CPU seconds (2 cores = {2 * engine['wall']:.1f} s available in the engine's wall, "
-          f"{2 * plain:.1f} s in the plain one): engine work horse {engine['horse_cpu']:.1f} + sandbox "
-          f"{engine['sandbox_cpu']:.1f}; plain client {plain_cpu['client']:.1f} + sandbox {plain_cpu['sandbox']:.1f}")
-    print(f"download-only ratio (engine / the plain downloader's downloading alone): "
-          f"{engine['wall'] / download_only:.2f}")
-    print(f"ratio={engine['wall'] / plain:.2f} rest_per_file={rest / max(files, 1):.3f} "
-          f"peak_rss_mb={engine['horse_rss']:.0f}")
+    return rest, downloads, stats["api_requests"]
+
+
+def budget_floor(requests_made: int, limits: dict, unlimited_wall: float) -> float:
+    """The least time Procore's advertised windows allow for `requests_made` requests: the first window's
+    worth go at once, every further window's worth waits for the next window; never less than the same
+    import took with no limits at all (phase 2)."""
+    floors = [unlimited_wall]
+    for window in ("spike", "hourly"):
+        limit, length = limits.get(f"rate_limit_{window}"), limits.get(f"rate_limit_{window}_window")
+        if limit and length:
+            floors.append((math.ceil(requests_made / limit) - 1) * length)
+    return max(floors)
+
+
+def report_budget(engine: dict, limits: dict, unlimited_wall: float) -> None:
+    rest, downloads, api = counted(engine["stats"])
+    floor = budget_floor(api, limits, unlimited_wall)
+    engine["floor"], engine["api"] = floor, api
+    files = max(engine["files"], 1)
+    print(f"1. budget (sandbox limits {limits['rate_limit_spike']} per {limits['rate_limit_spike_window']} s, "
+          f"{limits['rate_limit_hourly']} per {limits['rate_limit_hourly_window']} s): {engine['wall']:.1f} s for "
+          f"{api} API requests, floor {floor:.1f} s (the windows', or phase 2's wall if longer), "
+          f"ratio {engine['wall'] / max(floor, 1e-9):.2f} (target <= 1.2); "
+          f"{(rest + downloads) / files:.2f} requests per file ({rest / files:.3f} list/show + "
+          f"{downloads / files:.2f} download); 429s met {engine['stats']['rate_limited_429']}; "
+          f"{engine['files']} files, {engine['failed']} failed; "
+          f"sandbox CPU {share(engine['sandbox_cpu'], engine['wall'])}",
+          flush=True)
+
+
+def report_speed(args, engine: dict, plain: dict) -> None:
+    rest, downloads, _api = counted(engine["stats"])
+    files, mb = engine["files"], engine["bytes"] / 1e6
+    total = plain["listing"] + plain["download"]
+    print(f"2. speed (limits off): engine {engine['wall']:.2f} s {files / engine['wall']:.1f} files/s "
+          f"{mb / engine['wall']:.1f} MB/s ({files} files, {engine['failed']} failed; sandbox CPU "
+          f"{share(engine['sandbox_cpu'], engine['wall'])}, work horse CPU {engine['horse_cpu']:.1f} s)", flush=True)
+    print(f"   plain {args.plain_threads}-thread downloader {total:.2f} s (listing {plain['listing']:.2f} s, then "
+          f"downloading {plain['download']:.2f} s; sandbox CPU {share(plain['sandbox_cpu'], total)}): "
+          f"ratio {engine['wall'] / total:.2f} (target <= 0.7), against its downloading alone "
+          f"{engine['wall'] / plain['download']:.2f}; REST list/show per file {rest / max(files, 1):.3f}, "
+          f"download {downloads / max(files, 1):.2f}", flush=True)
+
+
+def last_line(args, figures: dict, plain: dict, limits: dict) -> None:
+    speed = figures["speed"]
+    rest, downloads, _api = counted(speed["stats"])
+    budget = figures.get("budget")
+    parts = [f"budget_ratio={budget['wall'] / max(budget['floor'], 1e-9):.2f}" if budget else "budget_ratio=skipped",
+             f"ratio={speed['wall'] / (plain['listing'] + plain['download']):.2f}",
+             f"rest_per_file={(rest + downloads) / max(speed['files'], 1):.3f}",
+             f"peak_rss_mb={max(phase['horse_rss'] for key, phase in figures.items() if key != 'speedup'):.0f}"]
+    if "speedup" in figures:
+        parts.append(f"speedup={figures['speedup']:.2f}")
+    print(" ".join(parts))
 
 
 if __name__ == "__main__":

@@ -22,10 +22,12 @@ def make_app(settings: dict):
     return app
 
 
-def admin_with_account(sb, procore_company_id: int):
+def admin_with_account(sb, procore_company_id: int, label: str = ""):
     """A company "Bench" linked to the sandbox's, its admin, and that admin's Procore account holding a sandbox
     token of ADMIN (flushed; inside an app context). Returns (company, user, account)."""
     from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import select
 
     from portal.connections.credentials import store_pair
     from portal.extensions import db
@@ -34,10 +36,13 @@ def admin_with_account(sb, procore_company_id: int):
     from portal.security import hash_password
 
     pair = sb.token(ADMIN)
-    company = Company(name="Bench", procore_company_id=procore_company_id, procore_company_name="Constructora Demo")
-    db.session.add(company)
-    db.session.flush()
-    user = User(email="bench@demo.test", role=Role.ADMIN, company_id=company.id, can_integrate_procore=True,
+    suffix = f"-{label.replace(' ', '-')}" if label else ""  # a user and account of their own per label
+    company = db.session.scalar(select(Company).where(Company.procore_company_id == procore_company_id))
+    if company is None:
+        company = Company(name="Bench", procore_company_id=procore_company_id, procore_company_name="Constructora Demo")
+        db.session.add(company)
+        db.session.flush()
+    user = User(email=f"bench{suffix}@demo.test", role=Role.ADMIN, company_id=company.id, can_integrate_procore=True,
                 password_hash=hash_password("bench password 123"), name="Bench")
     db.session.add(user)
     db.session.flush()

@@ -7,9 +7,9 @@ spent as Procore grants it (issue 13, SPEC D2), keyed by a hash of the credentia
 ``account_key`` (never a token), in Redis when available, else in-process:
 
 * While the window has room, requests go as fast as the callers send them.
-* Once less than ``spread_below`` of the window is left, what is left is spread evenly over the
+* Once less than ``spread_below`` (a quarter) of the window is left, what is left is spread evenly over the
   time to Reset (GCRA spacing with that interval), so an import keeps flowing instead of
-  hitting a 429 and stopping dead.
+  hitting a 429 and stopping dead; no slot lies beyond the Reset (the window has room again then).
 * Background work stops ``reserve_share`` of the window short: web requests (``interactive``:
   health cells, trees, the import pages) keep that share, so an import never starves a page.
   At ``low_water`` everyone waits for the Reset (with jitter); a wait longer than ``max_wait`` is
@@ -51,22 +51,31 @@ local interval = tonumber(ARGV[2])
 local tau = tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[2], 'remaining', 'reset', 'limit')
 local remaining, reset, limit = tonumber(state[1]), tonumber(state[2]), tonumber(state[3]) or 0
+local cap = nil
 if remaining and reset and reset > now then
   local floor = tonumber(ARGV[4])
   if ARGV[5] ~= '1' then floor = math.max(floor, math.ceil(limit * tonumber(ARGV[6]))) end
   if remaining <= floor then return {'reset', tostring(reset - now)} end
   if limit > 0 and remaining < limit * tonumber(ARGV[11]) then
-    local spread = (reset - now) / (remaining - floor)
+    -- what is left, evenly over the time to Reset not yet given to earlier slots
+    local booked = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if booked < now then booked = now end
+    local spread = (reset - booked) / (remaining - floor)
     if spread > interval then interval, tau = spread, 0 end
+    cap = reset
   end
   redis.call('HINCRBY', KEYS[2], 'remaining', -1)
 end
-if interval <= 0 then return {'slot', '0'} end
+if interval <= 0 and not cap then return {'slot', '0'} end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local send = tat - tau
 if send < now then send = now end
 local new_tat = tat + interval
+if cap then  -- spreading what is left of a window: no slot lies beyond its Reset, when it has room again
+  if send > cap then send = cap end
+  if new_tat > cap then new_tat = cap end
+end
 redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
 return {'slot', tostring(send - now)}
 """
@@ -84,7 +93,7 @@ class Pacer:
     def __init__(self, account_key: str, redis: Any = None, *,
                  clock: Callable[[], float], sleep: Callable[[float], None],
                  rate: float | None = None, burst: int = 4, low_water: int = 2,
-                 reserve_share: float = 0.1, spread_below: float = 0.5, interactive: bool = False,
+                 reserve_share: float = 0.1, spread_below: float = 0.25, interactive: bool = False,
                  max_wait: float = 120.0, rng: random.Random | None = None,
                  prefix: str = "procore") -> None:
         self.key = account_hash(account_key)
@@ -147,6 +156,7 @@ class Pacer:
     def _local_before(self) -> float:
         """The same decisions in-process (no Redis: one process shares one budget)."""
         interval, tau = self._ceiling()
+        cap = None
         with _local_lock:
             self._share_locally()
             state = _local_state.get(self.key)
@@ -160,21 +170,26 @@ class Pacer:
                     wait, reserved = 0.0, True
                     limit = state.get("limit", 0)
                     if limit and state["remaining"] < limit * self.spread_below:
-                        spread = (state["reset"] - now) / (state["remaining"] - floor)
+                        # what is left, evenly over the time to Reset not yet given to earlier slots
+                        booked = max(_local_tat.get(self.key, 0.0), now)
+                        spread = (state["reset"] - booked) / (state["remaining"] - floor)
                         if spread > interval:
                             interval, tau = spread, 0.0
+                        cap = state["reset"]
                     state["remaining"] -= 1
             else:
                 wait, reserved = 0.0, True
         if not reserved:
             self._wait_for_reset(wait)
-        if interval <= 0:
+        if interval <= 0 and cap is None:
             return 0.0
         with _local_lock:
             now = self.clock()
             tat = max(_local_tat.get(self.key, 0.0), now)
-            send = max(now, tat - tau)
-            _local_tat[self.key] = tat + interval
+            send, new_tat = max(now, tat - tau), tat + interval
+            if cap is not None:  # spreading what is left of a window: no slot beyond its Reset
+                send, new_tat = min(send, cap), min(new_tat, cap)
+            _local_tat[self.key] = new_tat
         return send - now
 
     def _share_locally(self) -> None:
