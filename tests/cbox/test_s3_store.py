@@ -287,3 +287,17 @@ def test_storage_url_is_validated(monkeypatch):
     monkeypatch.setenv("S3_ENDPOINT_URL", "127.0.0.1:9000")
     with pytest.raises(ConfigError, match="S3_ENDPOINT_URL"):
         load_config("testing")
+
+
+def test_the_session_app_uses_the_store_storage_url_names(app):
+    """CI's "S3 store" pass really runs the store and sync tests on S3 (and the others on the filesystem)."""
+    from portal.cbox.blobstore import FileSystemBlobStore, get_blob_store
+    from tests.conftest import s3_storage_url
+
+    with app.app_context():
+        blob_store = get_blob_store()
+    if s3_storage_url():
+        assert isinstance(blob_store, S3BlobStore)
+        assert f"s3://{blob_store.bucket}/{blob_store.prefix}" == s3_storage_url().rstrip("/")
+    else:
+        assert isinstance(blob_store, FileSystemBlobStore)
