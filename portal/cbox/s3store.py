@@ -70,6 +70,8 @@ def _error(error: Exception, action: str, key: str) -> OSError:
         message = error.response.get("Error", {}).get("Message") or code
         if code in _MISSING:
             return FileNotFoundError(errno.ENOENT, f"S3 {action}: no object {key!r}")
+        if code == "XMinioStorageFull":  # MinIO's full disks: reported to users as a full store
+            return BlobStoreError(errno.ENOSPC, f"S3 {action} of {key!r}: the object store is full ({code})")
         if code == "NoSuchBucket":
             return BlobStoreError(errno.EIO, f"S3 {action} of {key!r}: the bucket does not exist (STORAGE_URL)")
         if code in {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "403"}:

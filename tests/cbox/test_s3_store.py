@@ -301,3 +301,18 @@ def test_the_session_app_uses_the_store_storage_url_names(app):
         assert f"s3://{blob_store.bucket}/{blob_store.prefix}" == s3_storage_url().rstrip("/")
     else:
         assert isinstance(blob_store, FileSystemBlobStore)
+
+
+def test_s3_answers_map_to_the_errors_callers_know():
+    from botocore.exceptions import ClientError
+
+    from portal.cbox.blobstore import is_disk_full
+
+    def answer(code):
+        return s3store._error(ClientError({"Error": {"Code": code, "Message": "m"}}, "PutObject"), "put_object", "k")
+
+    assert isinstance(answer("NoSuchKey"), FileNotFoundError) and isinstance(answer("404"), FileNotFoundError)
+    assert is_disk_full(answer("XMinioStorageFull"))
+    assert "AWS_SECRET_ACCESS_KEY" in str(answer("SignatureDoesNotMatch"))
+    slow = answer("SlowDown")
+    assert isinstance(slow, BlobStoreError) and "put_object" in str(slow) and "SlowDown" in str(slow)
