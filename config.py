@@ -7,7 +7,9 @@ instead of running with a guessable default.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 WEBHOOK_PATH = "/api/v2/public/api/cbox/procore/webhook"
@@ -59,6 +61,54 @@ def _bool(name: str, default: bool) -> bool:
     return value.lower() in {"1", "true", "yes", "on"}
 
 
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def parse_storage_url(url: str) -> tuple[str, str]:
+    """(bucket, prefix) of `s3://bucket/prefix`; ConfigError naming STORAGE_URL when it is not one."""
+    parts = urlsplit(url or "")
+    if parts.scheme != "s3" or not _BUCKET_RE.match(parts.netloc or "") or parts.query or parts.fragment:
+        raise ConfigError(f"STORAGE_URL must look like s3://bucket/prefix (a valid bucket name, prefix "
+                          f"optional), not {url!r}")
+    prefix = parts.path.strip("/")
+    if prefix and any(piece in ("", ".", "..") for piece in prefix.split("/")):
+        raise ConfigError(f"STORAGE_URL has an empty or dot segment in its prefix: {url!r}")
+    return parts.netloc, prefix
+
+
+def _storage_settings() -> dict:
+    """The blob store's settings (portal/cbox/blobstore.py, portal/cbox/s3store.py).
+
+    STORAGE_URL=s3://bucket/prefix chooses the S3-compatible store (several machines share it);
+    unset, blobs stay in STORAGE_DIR as before. The S3 settings are read only then:
+    S3_ENDPOINT_URL  an S3-compatible server (MinIO, Ceph, moto...); unset: AWS itself
+    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY  both or neither (neither: boto3's usual chain,
+                     e.g. an instance role or ~/.aws)
+    S3_REGION        the bucket's region (default us-east-1)
+    """
+    url = _env("STORAGE_URL")
+    if url is None:
+        return {"STORAGE_URL": None, "STORAGE_BACKEND": _env("STORAGE_BACKEND", "filesystem"),
+                "S3_ENDPOINT_URL": None, "S3_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
+    if not url.startswith("s3://"):
+        raise ConfigError(f"STORAGE_URL must be s3://bucket/prefix (or unset to keep blobs in STORAGE_DIR), "
+                          f"not {url!r}")
+    parse_storage_url(url)
+    backend = _env("STORAGE_BACKEND", "s3")
+    if backend != "s3":
+        raise ConfigError(f"STORAGE_URL is an s3:// URL but STORAGE_BACKEND is {backend!r}: unset one of them")
+    endpoint = _env("S3_ENDPOINT_URL")
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise ConfigError(f"S3_ENDPOINT_URL must be an http:// or https:// URL, not {endpoint!r}")
+    key_id, secret = _env("AWS_ACCESS_KEY_ID"), _env("AWS_SECRET_ACCESS_KEY")
+    if (key_id is None) != (secret is None):
+        raise ConfigError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither")
+    return {"STORAGE_URL": url, "STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": endpoint,
+            "S3_REGION": _env("S3_REGION", "us-east-1"), "AWS_ACCESS_KEY_ID": key_id,
+            "AWS_SECRET_ACCESS_KEY": secret}
+
+
 def load_config(env: str | None = None) -> dict:
     """Build the Flask configuration from the environment; raise ConfigError if unusable."""
     env = env or _env("PORTAL_ENV", "development")
@@ -66,8 +116,11 @@ def load_config(env: str | None = None) -> dict:
         raise ConfigError(f"PORTAL_ENV must be development, testing or production, not {env!r}")
     production = env == "production"
 
+    storage = _storage_settings()
     if production:
-        missing = [name for name in REQUIRED_IN_PRODUCTION if not _env(name)]
+        # With an S3 store (STORAGE_URL) no STORAGE_DIR is needed: blobs live in the bucket.
+        missing = [name for name in REQUIRED_IN_PRODUCTION if not _env(name)
+                   and not (name == "STORAGE_DIR" and storage["STORAGE_URL"])]
         if missing:
             raise ConfigError("Missing required settings for production: " + ", ".join(missing))
 
@@ -108,8 +161,9 @@ def load_config(env: str | None = None) -> dict:
         # Periodic webhook health check + inbox sweep (portal/webhooks/jobs.py), in seconds.
         "WEBHOOK_CHECK_EVERY": int(_env("WEBHOOK_CHECK_EVERY", "1800")),
         "STORAGE_DIR": _env("STORAGE_DIR", str(instance_dir / "storage")),
-        # cBox blob store backend (portal/cbox/blobstore.py BACKENDS); "filesystem" keeps blobs in STORAGE_DIR.
-        "STORAGE_BACKEND": _env("STORAGE_BACKEND", "filesystem"),
+        # cBox blob store backend (portal/cbox/blobstore.py BACKENDS); "filesystem" keeps blobs in STORAGE_DIR,
+        # "s3" (chosen by STORAGE_URL=s3://..., see _storage_settings) keeps them in a bucket.
+        **storage,
         # Largest upload accepted by the cBox pages (bytes; werkzeug answers 413 beyond it).
         "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(2 * 1024 ** 3))),
         "SUPPORT_CONTACT_EMAIL": _env("SUPPORT_CONTACT_EMAIL", "soporte@cbox.example"),

@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from functools import partial
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -94,7 +95,8 @@ def file_sizes(count: int, total: int, rng: random.Random) -> list[int]:
 
 def make_tree(app, sb, args) -> dict:
     """A company, its admin with a Procore account (a sandbox token), a cBox project and the tree under
-    Documentos (committed). Returns ids and every file's path below Documentos, size and blob path."""
+    Documentos (committed). Returns ids and every file's path below Documentos, size and a
+    function that opens its content."""
     from portal.cbox import store
     from portal.cbox.blobstore import get_blob_store
     from portal.extensions import db
@@ -116,7 +118,8 @@ def make_tree(app, sb, args) -> dict:
         for where, entries in placed.items():
             for made in store.add_files(folders[where], entries):
                 files.append({"path": where + (made.name,), "size": made.current_version.size,
-                              "blob": str(get_blob_store().path(made.current_version.blob_sha256))})
+                              # read through the blob store protocol (a folder or an S3 bucket), no app needed
+                              "open": partial(get_blob_store().open, made.current_version.blob_sha256)})
         db.session.commit()
         return {"user": user.id, "account": account.id, "documents": documents.id, "top": folders[(TOP,)].id,
                 "folders": sorted(p for p in folders if p), "files": files}
@@ -217,7 +220,7 @@ def plain_upload(procore: Procore, tree: dict, threads: int) -> tuple[float, int
 
 def upload_one(procore: Procore, file: dict, parent_id: int) -> None:
     name, size, uploads = file["path"][-1], file["size"], f"/rest/v1.1/projects/{procore.project_id}/uploads"
-    with open(file["blob"], "rb") as handle:
+    with file["open"]() as handle:
         if size <= SMALL:
             slot = procore.call("POST", uploads, json={"response_filename": name,
                                                        "response_content_type": "application/octet-stream"}).json()

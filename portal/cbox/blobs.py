@@ -136,8 +136,6 @@ def collect_garbage(grace: timedelta = timedelta(hours=1)) -> int:
 def _orphan_files(grace: timedelta) -> int:
     """Remove stored files without a row: content of uploads whose transaction rolled back."""
     store = get_blob_store()
-    if not hasattr(store, "iter_blobs"):
-        return 0  # a backend without listing relies on its own lifecycle rules
     removed = 0
     for sha256 in list(store.iter_blobs(older_than=grace.total_seconds())):
         if db.session.get(CboxBlob, sha256) is None:

@@ -1,8 +1,9 @@
 """Where file content lives: a content-addressed blob store behind a small protocol.
 
-`BlobStore` is what the store (portal/cbox/store.py) needs; `FileSystemBlobStore` is the
-default (STORAGE_BACKEND=filesystem). An S3-compatible store only has to implement the same
-protocol and be registered in BACKENDS; nothing else changes.
+`BlobStore` is what the store (portal/cbox/store.py), the sync engine and the exports need;
+every caller goes through it (never a path). `FileSystemBlobStore` is the default
+(STORAGE_BACKEND=filesystem); `S3BlobStore` (portal/cbox/s3store.py) is used when STORAGE_URL is
+s3://bucket/prefix, so several machines share one store (issue 13).
 
 Atomicity: a writer streams into a temp file inside STORAGE_DIR/tmp (same filesystem), hashes
 as it goes, fsyncs, then renames to STORAGE_DIR/blobs/ab/cd/<sha256>. A crash leaves at most a
@@ -15,9 +16,10 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Iterator, Protocol
 
 from flask import current_app
 
@@ -43,6 +45,14 @@ class BlobStore(Protocol):
     def size(self, sha256: str) -> int: ...
 
     def delete(self, sha256: str) -> None: ...
+
+    def location(self, sha256: str) -> str: ...
+
+    def iter_blobs(self, older_than: float) -> Iterator[str]: ...
+
+    def list_temps(self) -> list[str]: ...
+
+    def remove_stale_temps(self, older_than: float = STALE_TEMP_SECONDS) -> int: ...
 
 
 def _check_sha(sha256: str) -> str:
@@ -144,6 +154,10 @@ class FileSystemBlobStore:
         sha256 = _check_sha(sha256)
         return self.blob_dir / sha256[:2] / sha256[2:4] / sha256
 
+    def location(self, sha256: str) -> str:
+        """Where the content is, for people and logs."""
+        return str(self.path(sha256))
+
     def open_writer(self) -> FileSystemWriter:
         return FileSystemWriter(self)
 
@@ -166,6 +180,10 @@ class FileSystemBlobStore:
             if SHA256_RE.match(path.name) and path.stat().st_mtime < cutoff:
                 yield path.name
 
+    def list_temps(self) -> list[str]:
+        """Temp files of writers at work, or left by a crash."""
+        return sorted(temp.name for temp in self.tmp_dir.glob("upload-*.part"))
+
     def remove_stale_temps(self, older_than: float = STALE_TEMP_SECONDS) -> int:
         """Delete temp files a crashed writer left behind; they are never read."""
         cutoff, removed = time.time() - older_than, 0
@@ -176,17 +194,34 @@ class FileSystemBlobStore:
         return removed
 
 
-BACKENDS = {"filesystem": lambda config: FileSystemBlobStore(config["STORAGE_DIR"])}
+def _s3_store(config) -> BlobStore:
+    from portal.cbox.s3store import S3BlobStore  # boto3 is imported only by deployments that use it
+
+    return S3BlobStore.from_config(config)
+
+
+BACKENDS = {"filesystem": lambda config: FileSystemBlobStore(config["STORAGE_DIR"]), "s3": _s3_store}
+_build_lock = threading.Lock()
+
+
+def backend_name(config) -> str:
+    """"s3" when STORAGE_URL is s3://..., else STORAGE_BACKEND (filesystem by default)."""
+    if str(config.get("STORAGE_URL") or "").startswith("s3://"):
+        return "s3"
+    return config.get("STORAGE_BACKEND") or "filesystem"
 
 
 def get_blob_store() -> BlobStore:
-    """The application's blob store, built once per app from STORAGE_BACKEND."""
+    """The application's blob store, built once per app (download threads share it)."""
     store = current_app.extensions.get("cbox_blob_store")
     if store is None:
-        backend = current_app.config.get("STORAGE_BACKEND", "filesystem")
-        if backend not in BACKENDS:
-            raise RuntimeError(f"unknown STORAGE_BACKEND {backend!r}; choose one of {sorted(BACKENDS)}")
-        store = current_app.extensions["cbox_blob_store"] = BACKENDS[backend](current_app.config)
+        with _build_lock:
+            store = current_app.extensions.get("cbox_blob_store")
+            if store is None:
+                backend = backend_name(current_app.config)
+                if backend not in BACKENDS:
+                    raise RuntimeError(f"unknown STORAGE_BACKEND {backend!r}; choose one of {sorted(BACKENDS)}")
+                store = current_app.extensions["cbox_blob_store"] = BACKENDS[backend](current_app.config)
     return store
 
 

@@ -236,5 +236,5 @@ def gc_command(grace_minutes: int):
     """Delete blobs no file version uses, and temp files crashed uploads left (`flask cbox gc`)."""
     removed = store.collect_garbage(grace=timedelta(minutes=grace_minutes))
     db.session.commit()  # files of collected rows are deleted after this commit
-    temps = get_blob_store().remove_stale_temps() if hasattr(get_blob_store(), "remove_stale_temps") else 0
+    temps = get_blob_store().remove_stale_temps()
     click.echo(f"{removed} blob(s) and {temps} stale temp file(s) removed.")

@@ -8,10 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from sqlalchemy import func, select
 
+from portal.cbox.blobstore import get_blob_store
 from tests.conftest import ROOT
 from tests.sync.helpers import Procore, cbox_tree, make_world
 from tests.sync.test_import_documents import procore_folder, start
@@ -25,6 +25,9 @@ def _worker(app, tmp_path, name):
            "STORAGE_DIR": app.config["STORAGE_DIR"], "PROCORE_API_URL": app.config["PROCORE_API_URL"],
            "PROCORE_LOGIN_URL": app.config["PROCORE_LOGIN_URL"], "PROCORE_REQUESTS_PER_SECOND": "50",
            "PROCORE_BURST": "50", "PORTAL_ENV": "testing"}
+    for name in ("STORAGE_URL", "S3_ENDPOINT_URL", "S3_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        if app.config.get(name):  # the S3 store pass: the worker writes to the same bucket
+            env[name] = app.config[name]
     log = open(tmp_path / f"{name}.log", "wb")
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)  # its own group: the kill reaches the forked work horse too
@@ -97,6 +100,11 @@ def test_sigkill_mid_import_then_resume(app, db, procore_sandbox, tmp_path):
         files = db.session.scalar(select(func.count()).select_from(CboxFile))
         versions = db.session.scalar(select(func.count()).select_from(CboxFileVersion))
     assert files == versions == tree["files"]
-    for blob in Path(app.config["STORAGE_DIR"], "blobs").rglob("*"):
-        if blob.is_file():  # every file at a final path is complete: its name is its content's sha256
-            assert hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name
+    with app.app_context():
+        blob_store = get_blob_store()
+        for sha256 in blob_store.iter_blobs(older_than=-60):
+            digest = hashlib.sha256()  # every stored blob is complete: its name is its content's sha256
+            with blob_store.open(sha256) as stream:
+                while chunk := stream.read(1024 * 1024):
+                    digest.update(chunk)
+            assert digest.hexdigest() == sha256
