@@ -184,6 +184,19 @@ def _clean_state(request):
                     conn.execute(table.delete())
         limiter.reset()
         _forget_procore_budgets(application)
+        _empty_job_queues(application)
+
+
+def _empty_job_queues(application) -> None:
+    """Jobs a test enqueued and never ran would be run by a later test's real worker, against that
+    test's rows (ids come back after the tables are emptied): a stale run_sync(1) took a later test's run 1."""
+    redis = application.extensions.get("redis")
+    if redis is None:
+        return
+    from rq import Queue
+
+    for name in application.config["RQ_QUEUES"]:
+        Queue(name, connection=redis).empty()
 
 
 def _forget_procore_budgets(application) -> None:
