@@ -234,10 +234,10 @@ class SharedFetcher:
 # -- the job another worker runs ------------------------------------------------------------------
 
 def fetch_batch(batch_id: int) -> str:
-    """The RQ job: download one batch of a running run's files into the shared blob store and write
-    the results into its row. "not_claimed" when the batch is gone, taken, or its run is over."""
-    from portal.sync.engine import export_roots
-
+    """The RQ job: take this batch of a running run and, while the run has batches nobody took, the next
+    ones too (one job keeps its threads and Procore clients instead of a fork per batch), downloading
+    into the shared blob store and writing each batch's results into its row as it completes.
+    "not_claimed" when the batch is gone, taken, or its run is over."""
     me = worker_name()
     live_run = exists().where(SyncRun.id == SyncBatch.run_id, SyncRun.status.in_((RUNNING, STOPPING)))
     taken = db.session.execute(update(SyncBatch).where(SyncBatch.id == batch_id, SyncBatch.status == QUEUED, live_run)
@@ -245,38 +245,94 @@ def fetch_batch(batch_id: int) -> str:
     db.session.commit()
     if not taken:
         return "not_claimed"
-    batch = db.session.get(SyncBatch, batch_id)
-    integration = db.session.get(Integration, db.session.get(SyncRun, batch.run_id).integration_id)
-    target = Target(integration.procore_company_id, integration.procore_project_id, dict(integration.selections or {}),
-                    exclude=frozenset(export_roots(integration.company_id, integration.procore_project_id)))
-    items, account_id = [item_from_json(data) for data in batch.items], batch.account_id
-    mapper, app = mapper_for(integration.tool), current_app._get_current_object()
-    db.session.commit()
-    results: dict[tuple[str, int], dict] = {}
-    mine = True
-    with Fetcher(app, account_id, target, mapper, app.config["SYNC_DOWNLOAD_THREADS"]) as fetcher:
+    return Taker(me, db.session.get(SyncBatch, batch_id)).run()
+
+
+class Taker:
+    """Another worker's side: the batches it holds, their files in one Fetcher, results as they finish."""
+
+    def __init__(self, me: str, first: SyncBatch):
+        from portal.sync.engine import export_roots
+
+        self.me, self.run_id, self.account_id = me, first.run_id, first.account_id
+        integration = db.session.get(Integration, db.session.get(SyncRun, first.run_id).integration_id)
+        self.target = Target(integration.procore_company_id, integration.procore_project_id,
+                             dict(integration.selections or {}),
+                             exclude=frozenset(export_roots(integration.company_id, integration.procore_project_id)))
+        self.mapper, self.app = mapper_for(integration.tool), current_app._get_current_object()
+        self.threads = self.app.config["SYNC_DOWNLOAD_THREADS"]
+        self.held: dict[int, list[RemoteItem]] = {}  # batch id -> its files
+        self.owner: dict[tuple[str, int], int] = {}  # (kind, id) -> batch id
+        self.results: dict[int, dict[tuple[str, int], dict]] = {}
+        self.first = first
+        self.counts = {"batches": 0, "lost": 0}
+
+    def run(self) -> str:
+        first, self.first = self.first, None
+        items = [item_from_json(data) for data in first.items]
+        db.session.commit()  # nothing open while files download
+        with Fetcher(self.app, self.account_id, self.target, self.mapper, self.threads) as fetcher:
+            self.hold(fetcher, first.id, items)
+            last_beat = time.monotonic()
+            while self.held:
+                fetcher.wait_any(POLL_EVERY)
+                for fetched in fetcher.done():
+                    self.finished(fetched)
+                if len(fetcher.pending) < self.threads:
+                    self.take_next(fetcher)
+                if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
+                    last_beat = time.monotonic()
+                    self.beat()
+        self.app.logger.info("sync run %s: this worker downloaded %d batches (%d taken back from it)",
+                             self.run_id, self.counts["batches"], self.counts["lost"])
+        return "done"
+
+    def hold(self, fetcher: Fetcher, batch_id: int, items: list[RemoteItem]) -> None:
+        self.held[batch_id], self.results[batch_id] = items, {}
         for item in items:
+            self.owner[(item.kind, item.id)] = batch_id
             fetcher.submit(item)
-        last_beat = time.monotonic()
-        while fetcher.pending and mine:
-            fetcher.wait_any(HEARTBEAT_EVERY)
-            for fetched in fetcher.done():
-                results[(fetched.item.kind, fetched.item.id)] = fetched_to_json(fetched)
-            if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
-                last_beat = time.monotonic()
-                mine = _beat(batch_id, me)
-    if not mine:  # taken back as stale: the run's worker downloads it again
-        return "taken_back"
-    ordered = [results[(item.kind, item.id)] for item in items if (item.kind, item.id) in results]
-    written = db.session.execute(update(SyncBatch).where(SyncBatch.id == batch_id, SyncBatch.claimed_by == me)
-                                 .values(status=DONE, results=ordered, heartbeat_at=utcnow())).rowcount == 1
-    db.session.commit()
-    return "done" if written else "taken_back"
+        if not items:
+            self.complete(batch_id)
 
+    def take_next(self, fetcher: Fetcher) -> None:
+        """Claim the run's oldest batch nobody took, if any (the run still running)."""
+        live_run = exists().where(SyncRun.id == self.run_id, SyncRun.status.in_((RUNNING, STOPPING)))
+        batch_id = db.session.scalar(select(SyncBatch.id).where(SyncBatch.run_id == self.run_id,
+                                                                SyncBatch.status == QUEUED, live_run)
+                                     .order_by(SyncBatch.id).limit(1))
+        db.session.commit()
+        if batch_id is None or not claim(batch_id, self.me):
+            return
+        items = db.session.scalar(select(SyncBatch.items).where(SyncBatch.id == batch_id))
+        db.session.commit()
+        self.hold(fetcher, batch_id, [item_from_json(data) for data in items or []])
 
-def _beat(batch_id: int, me: str) -> bool:
-    """Refresh this worker's claim; False when the claim is no longer its own."""
-    mine = db.session.execute(update(SyncBatch).where(SyncBatch.id == batch_id, SyncBatch.claimed_by == me)
-                              .values(heartbeat_at=utcnow())).rowcount == 1
-    db.session.commit()
-    return mine
+    def finished(self, fetched: Fetched) -> None:
+        batch_id = self.owner.pop((fetched.item.kind, fetched.item.id), None)
+        if batch_id not in self.held:
+            return  # its batch was taken back meanwhile
+        self.results[batch_id][(fetched.item.kind, fetched.item.id)] = fetched_to_json(fetched)
+        if len(self.results[batch_id]) == len(self.held[batch_id]):
+            self.complete(batch_id)
+
+    def complete(self, batch_id: int) -> None:
+        items, results = self.held.pop(batch_id), self.results.pop(batch_id)
+        ordered = [results[(item.kind, item.id)] for item in items if (item.kind, item.id) in results]
+        written = db.session.execute(update(SyncBatch).where(SyncBatch.id == batch_id, SyncBatch.claimed_by == self.me)
+                                     .values(status=DONE, results=ordered, heartbeat_at=utcnow())).rowcount == 1
+        db.session.commit()
+        self.counts["batches" if written else "lost"] += 1
+
+    def beat(self) -> None:
+        """Refresh this worker's claims; a batch taken back as stale is dropped (its files finish unused)."""
+        mine = set(db.session.scalars(select(SyncBatch.id).where(SyncBatch.id.in_(list(self.held)),
+                                                                 SyncBatch.claimed_by == self.me)))
+        if mine:
+            db.session.execute(update(SyncBatch).where(SyncBatch.id.in_(list(mine)), SyncBatch.claimed_by == self.me)
+                               .values(heartbeat_at=utcnow()))
+        db.session.commit()
+        for batch_id in set(self.held) - mine:
+            self.held.pop(batch_id)
+            self.results.pop(batch_id, None)
+            self.counts["lost"] += 1
