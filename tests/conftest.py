@@ -348,13 +348,12 @@ def sandbox_process(tmp_path_factory):
 
 
 @pytest.fixture
-def procore_sandbox(app, sandbox_process):
+def procore_sandbox(app, sandbox_process, monkeypatch):
     """Point the portal at a freshly re-seeded sandbox for one test."""
     sandbox_process.reset()
-    saved = {key: app.config[key] for key in ("PROCORE_API_URL", "PROCORE_LOGIN_URL")}
-    app.config.update(PROCORE_API_URL=sandbox_process.url, PROCORE_LOGIN_URL=sandbox_process.url)
+    monkeypatch.setitem(app.config, "PROCORE_API_URL", sandbox_process.url)
+    monkeypatch.setitem(app.config, "PROCORE_LOGIN_URL", sandbox_process.url)
     yield sandbox_process
-    app.config.update(saved)
 
 
 class LiveServer:

@@ -34,54 +34,50 @@ def _upload_file(sb, project_id):
 
 
 def test_webhook_health_repair_and_support(app, live_server, procore_sandbox, page, console_errors, screenshots,
-                                           make_company, make_user):
+                                           make_company, make_user, monkeypatch):
     sb, url = procore_sandbox, live_server.url
-    saved = app.config["PUBLIC_BASE_URL"]
-    app.config["PUBLIC_BASE_URL"] = url
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", url)
     sb.control({"portal_url": url})
     sb._post("/_sandbox/reset", {"keep_config": True})
-    try:
-        company = make_company("Constructora Demo")
-        make_user("admin@demo.test", "admin", company, procore=True)
-        make_user("support@demo.test", "support")
-        _sign_in(page, url, "admin@demo.test")
-        page.goto(url + "/projects/")
-        page.get_by_role("link", name=re.compile("Conectar una cuenta de Procore")).click()
-        page.get_by_text("admin@constructora.test", exact=True).click()
-        page.get_by_role("button", name="Approve").click()
-        page.get_by_label(re.compile("Constructora Demo")).check()
-        page.get_by_role("button", name=re.compile("Conectar")).click()
-        page.goto(url + "/projects/")
-        page.locator(".hook-cell", has_text="Propiedad de otra aplicación").wait_for()
-        page.locator(".hook-cell", has_text="Endpoint incorrecto").wait_for()
-        page.locator(".hook-cell", has_text="Faltan disparadores").wait_for()
-        page.screenshot(path=str(screenshots / "webhooks-01-projects-states.png"), full_page=True)
+    company = make_company("Constructora Demo")
+    make_user("admin@demo.test", "admin", company, procore=True)
+    make_user("support@demo.test", "support")
+    _sign_in(page, url, "admin@demo.test")
+    page.goto(url + "/projects/")
+    page.get_by_role("link", name=re.compile("Conectar una cuenta de Procore")).click()
+    page.get_by_text("admin@constructora.test", exact=True).click()
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_label(re.compile("Constructora Demo")).check()
+    page.get_by_role("button", name=re.compile("Conectar")).click()
+    page.goto(url + "/projects/")
+    page.locator(".hook-cell", has_text="Propiedad de otra aplicación").wait_for()
+    page.locator(".hook-cell", has_text="Endpoint incorrecto").wait_for()
+    page.locator(".hook-cell", has_text="Faltan disparadores").wait_for()
+    page.screenshot(path=str(screenshots / "webhooks-01-projects-states.png"), full_page=True)
 
-        row = page.locator("tr", has_text=NUNOA)
-        row.get_by_role("button", name="Reparar…").click()
-        row.get_by_text("Se harán estos cambios en Procore:").wait_for()
-        assert row.get_by_text("cbox-antiguo.example.com").count() >= 1
-        page.screenshot(path=str(screenshots / "webhooks-02-repair-preview.png"), full_page=True)
-        row.get_by_role("button", name="Aplicar cambios").click()
-        row.get_by_text("Saludable").wait_for()
-        assert page.url.rstrip("/") == url + "/projects"  # swapped in place
-        page.screenshot(path=str(screenshots / "webhooks-03-repaired.png"), full_page=True)
+    row = page.locator("tr", has_text=NUNOA)
+    row.get_by_role("button", name="Reparar…").click()
+    row.get_by_text("Se harán estos cambios en Procore:").wait_for()
+    assert row.get_by_text("cbox-antiguo.example.com").count() >= 1
+    page.screenshot(path=str(screenshots / "webhooks-02-repair-preview.png"), full_page=True)
+    row.get_by_role("button", name="Aplicar cambios").click()
+    row.get_by_text("Saludable").wait_for()
+    assert page.url.rstrip("/") == url + "/projects"  # swapped in place
+    page.screenshot(path=str(screenshots / "webhooks-03-repaired.png"), full_page=True)
 
-        _upload_file(sb, sb.project_id(NUNOA))
-        page.get_by_role("button", name="Cerrar sesión").click()
-        _sign_in(page, url, "support@demo.test")
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            page.goto(url + "/support/")
-            if page.get_by_text("Project Files · create").count():
-                break
-            time.sleep(0.5)
-        page.get_by_text("Project Files · create").first.wait_for(timeout=1000)
-        page.get_by_role("link", name=re.compile("Constructora Demo")).first.click()
-        page.get_by_text("Entrega de Procore").first.wait_for()
-        page.get_by_text("Recibido aquí").first.wait_for()
-        page.screenshot(path=str(screenshots / "webhooks-04-support-timeline.png"), full_page=True)
-        # The sandbox's consent page has no favicon; only the portal's own pages must be clean.
-        assert [e for e in console_errors if sb.url not in e] == []
-    finally:
-        app.config["PUBLIC_BASE_URL"] = saved
+    _upload_file(sb, sb.project_id(NUNOA))
+    page.get_by_role("button", name="Cerrar sesión").click()
+    _sign_in(page, url, "support@demo.test")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        page.goto(url + "/support/")
+        if page.get_by_text("Project Files · create").count():
+            break
+        time.sleep(0.5)
+    page.get_by_text("Project Files · create").first.wait_for(timeout=1000)
+    page.get_by_role("link", name=re.compile("Constructora Demo")).first.click()
+    page.get_by_text("Entrega de Procore").first.wait_for()
+    page.get_by_text("Recibido aquí").first.wait_for()
+    page.screenshot(path=str(screenshots / "webhooks-04-support-timeline.png"), full_page=True)
+    # The sandbox's consent page has no favicon; only the portal's own pages must be clean.
+    assert [e for e in console_errors if sb.url not in e] == []

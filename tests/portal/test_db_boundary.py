@@ -98,19 +98,16 @@ def test_an_unchanged_attribute_set_is_not_a_write(app, db, account, rsps):
         assert client.me().id == 1
 
 
-def test_off_in_production_it_logs_and_commits_so_nothing_is_lost(app, db, account, rsps, caplog):
+def test_off_in_production_it_logs_and_commits_so_nothing_is_lost(app, db, account, rsps, caplog, monkeypatch):
     rsps.get(ME, json={"id": 1})
-    app.config["STRICT_DB_BOUNDARY"] = False
-    try:
-        with app.app_context(), caplog.at_level(logging.ERROR, logger="portal.db_boundary"):
-            client = client_for_account(db.session.get(ProcoreAccount, account.id))
-            db.session.add(_check_row(account.company_id))
-            db.session.flush()
-            assert client.me().id == 1
-            assert not db.session().in_transaction()
-        assert "rows flushed but not committed before the network call GET /rest/v1.0/me" in caplog.text
-    finally:
-        app.config["STRICT_DB_BOUNDARY"] = True
+    monkeypatch.setitem(app.config, "STRICT_DB_BOUNDARY", False)
+    with app.app_context(), caplog.at_level(logging.ERROR, logger="portal.db_boundary"):
+        client = client_for_account(db.session.get(ProcoreAccount, account.id))
+        db.session.add(_check_row(account.company_id))
+        db.session.flush()
+        assert client.me().id == 1
+        assert not db.session().in_transaction()
+    assert "rows flushed but not committed before the network call GET /rest/v1.0/me" in caplog.text
     with app.app_context():
         assert db.session.scalar(select(HookCheck.state)) == "healthy"  # committed, not lost
 

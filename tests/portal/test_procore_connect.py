@@ -174,9 +174,9 @@ def test_expired_code(app, db, client, portal_admin, procore_sandbox):
     assert accounts(app, db) == []
 
 
-def test_procore_down_during_the_exchange(app, db, client, portal_admin, procore_sandbox):
+def test_procore_down_during_the_exchange(app, db, client, portal_admin, procore_sandbox, monkeypatch):
     url = approve(start(client))
-    app.config["PROCORE_LOGIN_URL"] = UNREACHABLE_PROCORE
+    monkeypatch.setitem(app.config, "PROCORE_LOGIN_URL", UNREACHABLE_PROCORE)
     response = callback(client, url)
     assert response.status_code == 503 and "No se puede contactar Procore" in response.get_data(as_text=True)
     assert accounts(app, db) == []
@@ -261,7 +261,7 @@ def test_no_token_in_the_database_or_logs(app, db, client, portal_admin, procore
         assert secret not in caplog.text
 
 
-def test_key_rotation_keeps_accounts_working(app, db, client, portal_admin, procore_sandbox):
+def test_key_rotation_keeps_accounts_working(app, db, client, portal_admin, procore_sandbox, monkeypatch):
     """RELIABILITY 18: add a new key in front, rotate, drop the old key: still connected."""
     from portal.connections import crypto
 
@@ -269,14 +269,11 @@ def test_key_rotation_keeps_accounts_working(app, db, client, portal_admin, proc
     [account] = accounts(app, db)
     old_key = app.config["TOKEN_ENCRYPTION_KEY"]
     new_key = crypto.generate_key()
-    try:
-        app.config["TOKEN_ENCRYPTION_KEY"] = f"{new_key},{old_key}"
-        result = app.test_cli_runner().invoke(args=["procore", "rotate-keys"])
-        assert result.exit_code == 0 and "1 Procore account" in result.output
-        app.config["TOKEN_ENCRYPTION_KEY"] = new_key
-        with app.app_context():
-            from portal.connections.credentials import client_for_account
+    monkeypatch.setitem(app.config, "TOKEN_ENCRYPTION_KEY", f"{new_key},{old_key}")
+    result = app.test_cli_runner().invoke(args=["procore", "rotate-keys"])
+    assert result.exit_code == 0 and "1 Procore account" in result.output
+    monkeypatch.setitem(app.config, "TOKEN_ENCRYPTION_KEY", new_key)
+    with app.app_context():
+        from portal.connections.credentials import client_for_account
 
-            assert client_for_account(account).me().login == ADMIN
-    finally:
-        app.config["TOKEN_ENCRYPTION_KEY"] = old_key
+        assert client_for_account(account).me().login == ADMIN

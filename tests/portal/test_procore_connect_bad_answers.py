@@ -17,12 +17,11 @@ TOKEN = {"access_token": "tok-a", "token_type": "bearer", "expires_in": 5400, "r
 
 
 @pytest.fixture
-def fake_procore(app):
-    saved = {key: app.config[key] for key in ("PROCORE_API_URL", "PROCORE_LOGIN_URL")}
-    app.config.update(PROCORE_API_URL=API, PROCORE_LOGIN_URL=LOGIN)
+def fake_procore(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PROCORE_API_URL", API)
+    monkeypatch.setitem(app.config, "PROCORE_LOGIN_URL", LOGIN)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
-    app.config.update(saved)
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def _restore_knobs(sb) -> None:
 
 
 @pytest.fixture
-def procore_sandbox(request, app, sandbox_process):
+def procore_sandbox(request, app, sandbox_process, monkeypatch):
     """tests/conftest.py's fixture, re-seeding lazily (see the module docstring)."""
     sb = sandbox_process
     if _state["dirty"]:
@@ -60,10 +60,9 @@ def procore_sandbox(request, app, sandbox_process):
     keeps = request.node.get_closest_marker("keeps_sandbox") is not None
     _state["dirty"] = True  # until the marked test has passed
     before = _last_event_id(sb) if keeps else None
-    saved = {key: app.config[key] for key in ("PROCORE_API_URL", "PROCORE_LOGIN_URL", *FAST_PACING)}
-    app.config.update(PROCORE_API_URL=sb.url, PROCORE_LOGIN_URL=sb.url, **FAST_PACING)
+    for key, value in {"PROCORE_API_URL": sb.url, "PROCORE_LOGIN_URL": sb.url, **FAST_PACING}.items():
+        monkeypatch.setitem(app.config, key, value)
     yield sb
-    app.config.update(saved)
     if keeps:
         changed = bool(sb.events(after_id=before))
         _state["dirty"] = changed or not getattr(request.node, "sync_call_passed", False)

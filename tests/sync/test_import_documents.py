@@ -147,31 +147,28 @@ def _upload(sb, world, data: bytes) -> str:
     return slot["uuid"]
 
 
-def test_large_deletion_waits_for_confirmation(app, db, procore_sandbox, world):
+def test_large_deletion_waits_for_confirmation(app, db, procore_sandbox, world, monkeypatch):
     """R7: a refresh deleting more than the threshold previews and waits; confirmed, it deletes."""
     procore = Procore(procore_sandbox, world)
     root = procore.root()
     integration_id, run_id = start(app, db, world, folders=[root["id"]])
     run_job(app, run_id)
-    app.config["SYNC_DELETE_CONFIRM_ITEMS"] = 2
-    try:
-        victim = procore.child("01 Planos y Especificaciones", root)
-        procore.send("DELETE", f"/rest/v1.0/folders/{victim['id']}")
-        refresh = new_run(app, db, integration_id)
-        assert run_job(app, refresh) == "awaiting_confirmation"
-        run = run_row(app, db, refresh)
-        assert run.deleted == 0 and any(victim["name"] in path for path in run.preview)
-        assert any(path.startswith(f"Procore/{victim['name']}") for path in cbox_tree(app, db, procore_folder(
-            app, db, integration_id), "Procore"))
-        from portal.models import SyncRun
-        with app.app_context():
-            row = db.session.get(SyncRun, refresh)
-            row.status, row.confirmed_deletes = "queued", True
-            db.session.commit()
-        assert run_job(app, refresh) == "done"
-        assert cbox_tree(app, db, procore_folder(app, db, integration_id)) == procore.tree(root["id"], "Procore")
-    finally:
-        app.config.pop("SYNC_DELETE_CONFIRM_ITEMS")
+    monkeypatch.setitem(app.config, "SYNC_DELETE_CONFIRM_ITEMS", 2)
+    victim = procore.child("01 Planos y Especificaciones", root)
+    procore.send("DELETE", f"/rest/v1.0/folders/{victim['id']}")
+    refresh = new_run(app, db, integration_id)
+    assert run_job(app, refresh) == "awaiting_confirmation"
+    run = run_row(app, db, refresh)
+    assert run.deleted == 0 and any(victim["name"] in path for path in run.preview)
+    assert any(path.startswith(f"Procore/{victim['name']}") for path in cbox_tree(app, db, procore_folder(
+        app, db, integration_id), "Procore"))
+    from portal.models import SyncRun
+    with app.app_context():
+        row = db.session.get(SyncRun, refresh)
+        row.status, row.confirmed_deletes = "queued", True
+        db.session.commit()
+    assert run_job(app, refresh) == "done"
+    assert cbox_tree(app, db, procore_folder(app, db, integration_id)) == procore.tree(root["id"], "Procore")
 
 
 @pytest.mark.keeps_sandbox

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from portal.cbox.blobstore import get_blob_store
@@ -82,13 +83,11 @@ def test_sigkill_mid_import_then_resume(app, db, procore_sandbox, tmp_path):
     procore_sandbox.control({"latency_ms": 0})
     second = _worker(app, tmp_path, "second")  # starts up (~2 s) while the heartbeat goes stale
     try:
-        app.config["SYNC_STALE_AFTER"] = 0.5
-        try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setitem(app.config, "SYNC_STALE_AFTER", 0.5)
             time.sleep(0.7)  # the last heartbeat is at most the kill's moment
             with app.app_context():
                 assert sweep() == [run_id]
-        finally:
-            app.config.pop("SYNC_STALE_AFTER")
         _wait(lambda: _run(app, db, run_id)[0] == "done", 60, "the resumed run")
     finally:
         _kill(second)

@@ -19,16 +19,14 @@ ALAMOS, NUNOA, RIO = "Edificio Los Álamos", "Hospital Regional Ñuñoa", "Puent
 
 
 @pytest.fixture
-def linked(app, db, client, make_company, make_user, login_as, procore_sandbox):
+def linked(app, db, client, make_company, make_user, login_as, procore_sandbox, monkeypatch):
     """admin@demo.test connected to Constructora Demo through the real OAuth flow; our public
     URL is the sandbox's default knob portal_url, so Río Claro's seeded hook is "ours"."""
-    saved = app.config["PUBLIC_BASE_URL"]
-    app.config["PUBLIC_BASE_URL"] = procore_sandbox.control({})["portal_url"]
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", procore_sandbox.control({})["portal_url"])
     company = make_company("Constructora Demo")
     login_as(make_user("admin@demo.test", "admin", company, procore=True))
     assert connect(client, pick=procore_sandbox.company_id()).status_code == 302
     yield {"company_id": company.id, "sb": procore_sandbox, "client": client}
-    app.config["PUBLIC_BASE_URL"] = saved
 
 
 def states_on_projects_page(client, sb) -> dict:
@@ -78,9 +76,11 @@ def test_import_block_reason_names_the_other_endpoint(app, db, linked):
         assert "cbox-antiguo.example.com" in import_block_reason(company, sb.project_id(NUNOA), client)
 
 
-def test_repairing_the_wrong_endpoint_makes_it_healthy_and_deliveries_arrive(app, db, linked, live_server):
+def test_repairing_the_wrong_endpoint_makes_it_healthy_and_deliveries_arrive(app, db, linked, live_server,
+                                                                            monkeypatch):
     sb, client = linked["sb"], linked["client"]
-    app.config["PUBLIC_BASE_URL"] = live_server.url  # the sandbox delivers to the repaired hook's URL
+    # the sandbox delivers to the repaired hook's URL
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", live_server.url)
     nunoa = sb.project_id(NUNOA)
     preview = client.get(f"/projects/{nunoa}/webhook/repair", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "cbox-antiguo.example.com" in preview and app.config["PUBLIC_BASE_URL"] in preview
