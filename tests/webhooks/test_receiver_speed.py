@@ -53,7 +53,9 @@ def test_a_hanging_redis_does_not_hold_the_answer(app, db, hook, deliver, monkey
     response = deliver(v2_event(), auth=hook["auth"])
     elapsed = time.perf_counter() - began
     assert response.status_code == 202
-    assert elapsed < 0.25, f"the answer waited {elapsed:.3f} s on a hanging Redis"
+    # Without the receiver's own 50 ms socket timeouts the answer never comes; 2 s is a margin a busy 2-core
+    # machine cannot miss (bench/webhook_ingest.py measures the real latency, issue 15).
+    assert elapsed < 2.0, f"the answer waited {elapsed:.3f} s on a hanging Redis"
     [row] = rows(app, db)
     assert jobs_for(app, row.id) == []  # Redis never answered: nothing was enqueued
 
