@@ -348,12 +348,16 @@ def sandbox_process(tmp_path_factory):
 
 
 @pytest.fixture
-def procore_sandbox(app, sandbox_process, monkeypatch):
-    """Point the portal at a freshly re-seeded sandbox for one test."""
+def procore_sandbox(app, sandbox_process):
+    """Point the portal at a freshly re-seeded sandbox for one test.
+
+    Its own MonkeyPatch, not the test's: a test that calls ``monkeypatch.undo()`` to lift its faults
+    must still talk to the sandbox afterwards."""
     sandbox_process.reset()
-    monkeypatch.setitem(app.config, "PROCORE_API_URL", sandbox_process.url)
-    monkeypatch.setitem(app.config, "PROCORE_LOGIN_URL", sandbox_process.url)
-    yield sandbox_process
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(app.config, "PROCORE_API_URL", sandbox_process.url)
+        patch.setitem(app.config, "PROCORE_LOGIN_URL", sandbox_process.url)
+        yield sandbox_process
 
 
 class LiveServer:

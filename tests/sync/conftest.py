@@ -49,8 +49,11 @@ def _restore_knobs(sb) -> None:
 
 
 @pytest.fixture
-def procore_sandbox(request, app, sandbox_process, monkeypatch):
-    """tests/conftest.py's fixture, re-seeding lazily (see the module docstring)."""
+def procore_sandbox(request, app, sandbox_process):
+    """tests/conftest.py's fixture, re-seeding lazily (see the module docstring).
+
+    Its own MonkeyPatch, not the test's: a test that calls ``monkeypatch.undo()`` to lift its faults
+    must still talk to the sandbox, at the fast test pacing, afterwards."""
     sb = sandbox_process
     if _state["dirty"]:
         sb.reset()
@@ -60,9 +63,10 @@ def procore_sandbox(request, app, sandbox_process, monkeypatch):
     keeps = request.node.get_closest_marker("keeps_sandbox") is not None
     _state["dirty"] = True  # until the marked test has passed
     before = _last_event_id(sb) if keeps else None
-    for key, value in {"PROCORE_API_URL": sb.url, "PROCORE_LOGIN_URL": sb.url, **FAST_PACING}.items():
-        monkeypatch.setitem(app.config, key, value)
-    yield sb
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in {"PROCORE_API_URL": sb.url, "PROCORE_LOGIN_URL": sb.url, **FAST_PACING}.items():
+            patch.setitem(app.config, key, value)
+        yield sb
     if keeps:
         changed = bool(sb.events(after_id=before))
         _state["dirty"] = changed or not getattr(request.node, "sync_call_passed", False)
