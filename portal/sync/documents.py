@@ -269,9 +269,24 @@ class _Refs:
         return None if parent_id is None or parent_id in self.roots else parent_id
 
     def inside(self, chain: list[Folder]) -> bool:
-        """Below a selected folder, and not in an export's CalidadCloud (never imported back)."""
-        return any(folder.id in self.folders for folder in chain) and not any(
-            folder.id in self.exclude for folder in chain)
+        """Below a selected folder, and not in an export's CalidadCloud (never imported back). A chain
+        taken from the links stops below Procore's root (KNOWN_ROOT), whose id it never holds: then the
+        item is inside when the selection is the root itself (the whole project)."""
+        if any(folder.id in self.exclude for folder in chain):
+            return False
+        if any(folder.id in self.folders for folder in chain):
+            return True
+        return bool(chain) and chain[0].parent_id == KNOWN_ROOT and self.selects_root()
+
+    def selects_root(self) -> bool:
+        """Whether one of the selected folders is Procore's root folder (each read once per call)."""
+        if len(self.folders) > MAX_PATH_READS:
+            raise FullRefreshNeeded("too many selected roots to place an event")
+        for folder_id in self.folders:
+            presence, folder = self.read_folder(folder_id)
+            if presence == LIVE and folder.parent_id is None:
+                return True
+        return False
 
     def ancestors(self, chain: list[Folder]) -> list[RemoteItem]:
         """The path folders as list_remote yields them: Procore's root has no place in cBox."""

@@ -89,6 +89,26 @@ def test_documents_events_apply_one_item_each(app, db, procore_sandbox, world):
     assert tree(app, db, integration_id) == expected(procore, folder)
 
 
+def test_documents_events_with_the_whole_project_selected_keep_and_update_the_copy(app, db, procore_sandbox,
+                                                                                    world):
+    """R4, R7: with Procore's root folder selected (the whole project), an event on a file whose folders
+    the integration already has places it below the root, as the listing does. It was read as outside the
+    selection (the known chain stops below the root, whose id was never compared) and left cBox."""
+    procore = Procore(procore_sandbox, world)
+    root = procore.root()
+    integration_id, run_id = start(app, db, world, folders=[root["id"]])
+    assert run_job(app, run_id) == "done"
+    before = versions(app, db)
+    folder = next(f for f in procore.folder(root["id"])["folders"] if procore.folder(f["id"])["files"])
+    target = procore.folder(folder["id"])["files"][0]
+    version = procore.send("POST", "/rest/v1.0/file_versions", file_id=target["id"],
+                           file_version={"upload_uuid": _upload(procore_sandbox, world, b"nueva version")})
+    runs = deliver(app, db, event(world, "Project Files", target["id"]),
+                   event(world, "Project File Versions", version["id"], "create"))
+    assert run_row(app, db, runs[0]).deleted == 0 and versions(app, db) == before + 1
+    assert cbox_tree(app, db, procore_folder(app, db, integration_id)) == procore.tree(root["id"], "Procore")
+
+
 def test_documents_out_of_order_and_duplicated_events_write_once(app, db, procore_sandbox, world):
     """RELIABILITY 8: `update` before `create` for the same file, each twice → the latest state, one row."""
     procore, folder, integration_id = imported(app, db, procore_sandbox, world, "02 Contratos")
