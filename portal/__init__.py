@@ -82,11 +82,12 @@ def _select_locale() -> str:
 
 def _register_blueprints(app: Flask) -> None:
     from portal import webhooks
-    from portal.views import (auth, cbox, companies, dashboard, exports, integrations, procore, projects, support,
-                              users)
+    from portal.views import (auth, cbox, companies, dashboard, exports, integrations, procore, projects, runs,
+                              support, users)
 
-    # cbox last: its delete routes must come after every route that uses its ids (test_access walks in order).
-    for module in (auth, dashboard, users, companies, procore, projects, support, integrations, exports, cbox):
+    # runs and cbox last: their remove/delete routes must come after every route that uses their ids
+    # (test_access walks in order).
+    for module in (auth, dashboard, users, companies, procore, projects, support, integrations, exports, runs, cbox):
         app.register_blueprint(module.bp)
     webhooks.init_app(app)  # receiver, webhook pages, `flask webhooks`
 
@@ -107,3 +108,18 @@ def _register_hooks(app: Flask) -> None:
             "current_locale": str(get_locale()),
             "is_htmx": bool(request.headers.get("HX-Request")),
         }
+
+    @app.template_filter("duration")
+    def duration(seconds: float) -> str:
+        """A run's length as people say it: "0,4 s", "12 s", "3 min 05 s", "2 h 04 min"."""
+        from flask_babel import format_decimal
+
+        seconds = max(float(seconds or 0), 0.0)
+        if seconds < 10:
+            return f"{format_decimal(round(seconds, 1))} s"
+        whole = int(round(seconds))
+        if whole < 60:
+            return f"{whole} s"
+        if whole < 3600:
+            return f"{whole // 60} min {whole % 60:02d} s"
+        return f"{whole // 3600} h {whole % 3600 // 60:02d} min"

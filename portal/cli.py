@@ -1,4 +1,4 @@
-"""Flask CLI commands: `flask users ...`, `flask companies ...`, `flask seed-demo`."""
+"""Flask CLI commands: `flask users ...`, `flask companies ...`, `flask integrations ...`, `flask seed-demo`."""
 from __future__ import annotations
 
 import click
@@ -13,6 +13,7 @@ from portal.models import Role, User
 users_cli = AppGroup("users", help="Manage portal users.")
 companies_cli = AppGroup("companies", help="Manage companies (portal tenants).")
 procore_cli = AppGroup("procore", help="Procore accounts and token keys.")
+integrations_cli = AppGroup("integrations", help="Sync integrations: list, status, refresh, retry failed items.")
 
 
 def _fail(error: Exception) -> None:
@@ -107,7 +108,96 @@ def generate_key():
     click.echo(crypto.generate_key())
 
 
+def _integration(integration_id: int):
+    from portal.models import Integration
+
+    integration = db.session.get(Integration, integration_id)
+    if integration is None:
+        raise click.ClickException(f"No integration {integration_id}.")
+    return integration
+
+
+def _counts_text(counts: dict) -> str:
+    return ", ".join(f"{status} {count}" for status, count in sorted(counts.items())) or "no items"
+
+
+@integrations_cli.command("list")
+@click.option("--company", "company_id", type=int, default=None, help="Only this company's integrations.")
+def integrations_list(company_id):
+    """One line per integration: id, company, state, Procore project and tool, last success, items."""
+    from portal.models import Integration
+    from portal.sync import history, progress
+
+    query = select(Integration).order_by(Integration.id)
+    if company_id is not None:
+        query = query.where(Integration.company_id == company_id)
+    integrations = db.session.scalars(query).all()
+    counts = history.item_counts([i.id for i in integrations])
+    click.echo("id\tcompany\tstatus\tdirection\ttool\tprocore_project\tlast_run\tlast_success\titems")
+    for integration in integrations:
+        run, success = progress.last_run(integration), history.last_success(integration)
+        click.echo("\t".join(str(value) for value in (
+            integration.id, integration.company_id, integration.status, integration.direction, integration.tool,
+            f"{integration.procore_project_id} {integration.procore_project_name}",
+            f"#{run.id} {run.kind} {run.status}" if run else "-",
+            success.strftime("%Y-%m-%d %H:%M:%S") if success else "never", _counts_text(counts[integration.id]))))
+
+
+@integrations_cli.command("status")
+@click.argument("integration_id", type=int)
+@click.option("--runs", "limit", type=int, default=5, show_default=True, help="How many recent runs to show.")
+def integrations_status(integration_id, limit):
+    """An integration's state, its recent runs and the items in error with their reasons."""
+    from portal.sync import history
+
+    integration = _integration(integration_id)
+    success = history.last_success(integration)
+    click.echo(f"integration {integration.id}: {integration.status}, {integration.direction} {integration.tool}, "
+               f"Procore project {integration.procore_project_id} {integration.procore_project_name}")
+    click.echo(f"last success: {success.strftime('%Y-%m-%d %H:%M:%S') if success else 'never'}; items: "
+               f"{_counts_text(history.item_counts([integration.id])[integration.id])}")
+    rows, total = history.runs(integration, 1, per_page=limit)
+    click.echo(f"runs ({len(rows)} of {total}):")
+    for row in rows:
+        run = row.run
+        took = f"{row.seconds:.1f}s" if row.seconds is not None else "-"
+        click.echo(f"  #{run.id} {run.kind} {run.status} started {row.started:%Y-%m-%d %H:%M:%S} took {took}: "
+                   f"imported {run.imported}, updated {run.updated}, skipped {run.skipped}, failed {run.failed}, "
+                   f"deleted {run.deleted}" + (f"; {run.error}" if run.error else ""))
+    failed = history.failed_links(integration)
+    if failed:
+        click.echo(f"items in error ({len(failed)}):")
+        for link in failed[:50]:
+            click.echo(f"  {link.procore_kind} {link.procore_id} {link.name}: {link.error or link.reason_code or '-'}")
+
+
+@integrations_cli.command("refresh")
+@click.argument("integration_id", type=int)
+def integrations_refresh(integration_id):
+    """Queue a full refresh (the same as "Procore › Actualizar"; a queued run is reused)."""
+    from portal.sync import jobs
+
+    run = jobs.start_run(_integration(integration_id), "refresh")
+    click.echo(f"run {run.id} {run.kind} {run.status}")
+
+
+@integrations_cli.command("retry-failed")
+@click.argument("integration_id", type=int)
+def integrations_retry_failed(integration_id):
+    """Queue a run for the items in error only (a whole refresh when they cannot be named one by one)."""
+    from portal.sync import history
+
+    integration = _integration(integration_id)
+    failed = len(history.failed_links(integration))
+    run = history.retry_failed(integration)
+    if run is None:
+        click.echo("no item in error: nothing to retry")
+        return
+    click.echo(f"retrying {failed} item(s) in run {run.id} ({run.kind}, {run.status})")
+
+
 def register(app) -> None:
+    app.cli.add_command(integrations_cli)
     app.cli.add_command(procore_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(companies_cli)

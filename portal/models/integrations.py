@@ -29,6 +29,10 @@ IMPORT, REFRESH, EVENT, EXPORT = "import", "refresh", "event", "export"  # run k
 # Item (link) statuses: the cBox status icons (SPEC R7). "syncing": a run is writing the item now.
 SYNCED, SYNCING, PENDING, PENDING_DELETION, ERROR = "synced", "syncing", "pending", "pending_deletion", "error"
 SKIPPED = "skipped"  # an export leaves it in cBox on purpose (not an image for Photos, R29): shown "only in cBox"
+# Integration statuses: "paused" gets no webhook events and no automatic exports, but still owns its
+# folders and links (a second integration of the same folder is refused as for an active one).
+ACTIVE, PAUSED = "active", "paused"
+KEPT = (ACTIVE, PAUSED)
 
 
 class Integration(db.Model):

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, Integration, SyncRun
-from portal.models.integrations import EXPORT, QUEUED
+from portal.models.integrations import EXPORT, KEPT, QUEUED
 
 ROOT_NAME = "CalidadCloud"  # R24
 TOOLS = {"documents": "documents", "photos": "photos"}  # cBox category -> Procore tool (R27: no drawings)
@@ -73,7 +73,7 @@ def exportable(folder: CboxFolder) -> bool:
 def linked(source: CboxFolder, project_id: int) -> Integration | None:
     return db.session.scalar(select(Integration).where(
         Integration.direction == "export", Integration.cbox_folder_id == source.id,
-        Integration.procore_project_id == project_id, Integration.status == "active").limit(1))
+        Integration.procore_project_id == project_id, Integration.status.in_(KEPT)).limit(1))
 
 
 def create(user, account, source: CboxFolder, *, project_id: int, project_name: str, folder_ids: list[int],

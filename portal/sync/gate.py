@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import CboxFolder, Integration
+from portal.models.integrations import KEPT
 from portal.models.tenancy import utcnow
 from portal.procore import ProcoreError, ProcorePermissionError
 from portal.webhooks import health
@@ -57,7 +58,7 @@ def linked_integration(folder: CboxFolder, tool: str | None = None) -> Integrati
     return db.session.scalar(select(Integration).where(Integration.cbox_folder_id == folder.id,
                                                        Integration.tool == (tool or folder.kind),
                                                        Integration.direction == "import",
-                                                       Integration.status == "active")
+                                                       Integration.status.in_(KEPT))
                              .order_by(Integration.id).limit(1))
 
 

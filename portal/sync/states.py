@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select, text
 from portal.connections.credentials import project_accounts
 from portal.extensions import db
 from portal.models import CboxFolder, Integration, SyncItem
-from portal.models.integrations import SKIPPED
+from portal.models.integrations import KEPT, SKIPPED
 from portal.sync.reasons import Reason, describe
 
 LOCAL = "local"  # only in cBox
@@ -219,7 +219,7 @@ def _integrations_by_root(folder_ids: list[int]) -> dict[int, Integration]:
 
 def _export_integrations(company_id: int) -> list[Integration]:
     return list(db.session.scalars(select(Integration).where(
-        Integration.company_id == company_id, Integration.direction == "export", Integration.status == "active")))
+        Integration.company_id == company_id, Integration.direction == "export", Integration.status.in_(KEPT))))
 
 
 def _has_account(integration: Integration) -> bool:

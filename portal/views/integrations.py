@@ -20,7 +20,7 @@ from portal.forms import EmptyForm
 from portal.models import CboxProject, Integration, Role, SyncRun
 from portal.models.integrations import AWAITING, QUEUED, RUNNING, STOPPED, STOPPING
 from portal.procore import ProcoreAuthError, ProcoreError
-from portal.sync import drawings, gate, photos, progress, removal, service
+from portal.sync import drawings, gate, history, photos, progress, removal, service
 from portal.sync.jobs import enqueue, start_run
 from portal.views.projects import my_account
 
@@ -56,7 +56,9 @@ def index():
     integrations = db.session.scalars(query).all()
     projects = db.session.scalars(select(CboxProject).where(CboxProject.company_id == current_user.company_id)
                                   .order_by(CboxProject.name)).all() if current_user.company_id else []
-    return render_template("integrations/index.html", rows=[(i, progress.last_run(i)) for i in integrations],
+    counts = history.item_counts([i.id for i in integrations])
+    rows = [(i, progress.last_run(i), history.last_success(i), counts[i.id]) for i in integrations]
+    return render_template("integrations/index.html", rows=rows, form=EmptyForm(),
                            projects=[(p, progress.categorized_of(p)) for p in projects], labels=progress.TOOL_LABELS,
                            destination=progress.destination)
 
@@ -182,7 +184,8 @@ def show(integration_id: int):
     template = "integrations/_progress.html" if request.headers.get("HX-Request") else "integrations/show.html"
     return render_template(template, integration=integration, view=view, form=EmptyForm(),
                            label=progress.TOOL_LABELS.get(integration.tool, integration.tool),
-                           destination=progress.destination(integration))
+                           destination=progress.destination(integration),
+                           failed_count=history.item_counts([integration.id])[integration.id].get("error", 0))
 
 
 def _latest(integration, *statuses) -> SyncRun | None:

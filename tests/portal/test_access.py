@@ -112,6 +112,13 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     **{("integrations." + name, "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
                                           "member_a": 302}
        for name in ("stop", "sync_now")},
+    # Run history and the integration's actions (issue 14): support reads, admins and members act.
+    **{("runs." + name, "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": OK, "member_a": OK}
+       for name in ("index", "run", "items_csv")},
+    **{("runs." + name, "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
+                                  "member_a": 302}
+       for name in ("retry", "pause", "resume", "remove")},
+    ("runs.remove", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": FORBID, "member_a": OK},
 }
 
 
@@ -166,6 +173,12 @@ def world(app, db, make_company, make_user, make_account):
         db.session.add(integration)
         db.session.flush()
         cbox_ids["integration_id"] = integration.id
+        from portal.models import SyncRun
+
+        run = SyncRun(integration_id=integration.id, kind="import", status="done")
+        db.session.add(run)
+        db.session.flush()
+        cbox_ids["run_id"] = run.id
         db.session.commit()
     return {
         "cbox": cbox_ids,
