@@ -1,6 +1,7 @@
 """Spanish by default, English on the switch, and no untranslated Spanish string (SPEC D4)."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,53 @@ def test_every_string_in_the_code_has_a_spanish_translation(tmp_path):
     }
     missing = sorted(wanted - translated)
     assert not missing, "run `make extract-messages` and translate in es/messages.po: " + repr(missing[:20])
+
+
+# The portal addresses the user as "usted" (issue 14): no "tú" form in the Spanish catalog, the templates or
+# the portal's own scripts. Forms that are never formal are refused anywhere; imperatives that also read as a
+# third person ("«Procore › Actualizar» vuelve a igualar…") only where a clause starts.
+INFORMAL = ("tú", "tu", "tus", "te", "ti", "contigo", "tuyo", "tuya", "tuyos", "tuyas", "eres", "estás", "tienes",
+            "puedes", "quieres", "necesitas", "debes", "sabes", "haces", "vas", "has", "haz", "elige", "escoge",
+            "selecciona", "pulsa", "expande", "reanuda", "pide", "intenta", "inténtalo", "pídelo", "revísalo",
+            "hazlo", "asegúrate", "conéctate", "déjala", "déjalo", "déjalas", "déjalos")
+INFORMAL_AT_CLAUSE_START = ("vuelve", "conecta", "revisa", "espera", "usa", "abre", "sube", "crea", "elimina",
+                            "añade", "agrega", "cierra", "inicia", "comprueba", "repara", "cancela", "guarda",
+                            "confirma", "marca", "escribe", "contacta", "recarga", "ingresa", "actualiza",
+                            "descarga", "desconecta", "prueba", "mira", "ve")
+_INFORMAL = re.compile(r"(?<!\w)(?:%s)(?!\w)" % "|".join(INFORMAL), re.IGNORECASE)
+_INFORMAL_START = re.compile(r"(?:^|[.;:!?]\s+|[¡¿(«“\"—]\s*)(?:%s)(?!\w)" % "|".join(INFORMAL_AT_CLAUSE_START),
+                             re.IGNORECASE | re.MULTILINE)
+
+
+def informal_forms(text: str, english_source: bool = False) -> list[str]:
+    """The "tú" forms in a text; in English sources (templates, code) "has" is English."""
+    found = [m.group(0) for m in _INFORMAL.finditer(text) if not (english_source and m.group(0).lower() == "has")]
+    return found + [m.group(0).strip(" .;:!?¡¿(«“\"—") for m in _INFORMAL_START.finditer(text)]
+
+
+def test_the_informal_form_detector_tells_tu_from_usted():
+    for informal in ("Elige al menos una carpeta.", "No puedes editar la carpeta.", "Tu usuario no tiene permiso.",
+                     "Procore no respondió; inténtalo de nuevo.", "Deteniendo; reanuda para continuar.",
+                     "1. Elige el proyecto", "No eres miembro.", "Te falta un permiso.",
+                     "Falta algo. Vuelve a empezar."):
+        assert informal_forms(informal), informal
+    for formal in ("Elija al menos una carpeta.", "No puede editar la carpeta.", "Su usuario no tiene permiso.",
+                   "Procore no respondió; inténtelo de nuevo.", "Le falta un permiso.", "No es miembro.",
+                   "“Procore › Actualizar” vuelve a igualar ambos lados.", "Un administrador conecta una cuenta.",
+                   "%(count)s tareas en espera", "This company has no members yet."):
+        assert not informal_forms(formal, english_source=True), formal
+
+
+def test_spanish_speaks_as_usted_never_tu():
+    with (ROOT / "portal/translations/es/LC_MESSAGES/messages.po").open("rb") as handle:
+        catalog = read_po(handle)
+    found = []
+    for message in catalog:
+        for text in (message.string if isinstance(message.string, (tuple, list)) else [message.string]):
+            if text and informal_forms(text):
+                found.append((informal_forms(text), text))
+    sources = [*ROOT.glob("templates/**/*.html"), ROOT / "static/js/app.js", ROOT / "static/js/cbox.js"]
+    for path in sources:
+        if informal_forms(path.read_text(encoding="utf-8"), english_source=True):
+            found.append((informal_forms(path.read_text(encoding="utf-8"), english_source=True), str(path)))
+    assert not found, found
