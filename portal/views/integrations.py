@@ -20,12 +20,19 @@ from portal.forms import EmptyForm
 from portal.models import CboxProject, Integration, Role, SyncRun
 from portal.models.integrations import AWAITING, QUEUED, RUNNING, STOPPED, STOPPING
 from portal.procore import ProcoreAuthError, ProcoreError
-from portal.sync import drawings, gate, photos, progress, removal, service
+from portal.sync import drawings, gate, photos, progress, removal, service, states
 from portal.sync.jobs import enqueue, start_run
 from portal.views.projects import my_account
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 USERS = (Role.ADMIN, Role.MEMBER)
+
+
+@bp.context_processor
+def run_labels():
+    """Runs and items as the pages name them (portal/sync/states.py): never a status code."""
+    return {"run_status": states.run_status, "run_kind": states.run_kind, "run_summary": states.run_summary,
+            "item_label": states.label, "item_badge": states.badge_kind}
 
 
 def _folder_or_404():

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from babel.messages.pofile import read_po
 
@@ -94,3 +95,41 @@ def test_spanish_speaks_as_usted_never_tu():
         if informal_forms(path.read_text(encoding="utf-8"), english_source=True):
             found.append((informal_forms(path.read_text(encoding="utf-8"), english_source=True), str(path)))
     assert not found, found
+
+
+def test_runs_read_as_one_family_of_words_never_as_codes(app):
+    """Every run status and kind the pages show, in the feminine of "la ejecución" (issue 14)."""
+    from portal.models import integrations as model
+    from portal.sync import states
+
+    statuses = (model.QUEUED, model.RUNNING, model.STOPPING, model.STOPPED, model.DONE, model.FAILED, model.AWAITING,
+                model.CANCELLED, model.SUPERSEDED)
+    with app.test_request_context("/"):
+        assert [states.run_status(status)[0] for status in statuses] == [
+            "En cola", "En curso", "Deteniéndose", "Detenida", "Terminada", "Fallida", "A la espera de confirmación",
+            "Cancelada", "Reemplazada"]
+        assert [states.run_kind(kind) for kind in (model.IMPORT, model.REFRESH, model.EVENT, model.EXPORT)] == [
+            "Importación", "Actualización", "Cambios desde Procore", "Exportación"]
+
+
+def test_run_summaries_say_one_in_the_singular(app):
+    """ "1 exportado", never "1 exportados": every count of a run summary goes through ngettext (issue 14)."""
+    from flask_babel import force_locale
+
+    from portal.sync import states
+
+    run = SimpleNamespace(imported=1, updated=2, skipped=0, failed=1, deleted=1)
+    with app.test_request_context("/"):
+        assert states.run_summary(run) == \
+            "1 importado, 2 actualizados, 0 omitidos (ya al día), 1 con error, 1 eliminado."
+        assert states.run_summary(run, export=True) == ("1 exportado, 2 actualizados en Procore, 0 sin cambios o no "
+                                                        "exportados (no son imágenes), 1 con error, 1 retirado de "
+                                                        "Procore.")
+        assert states.run_summary(run, short=True) == "1 importado, 2 actualizados, 1 con error"
+        many = SimpleNamespace(imported=3, updated=1, skipped=1, failed=2, deleted=0)
+        assert states.run_summary(many, export=True) == ("3 exportados, 1 actualizado en Procore, 1 sin cambios o no "
+                                                         "exportado (no es una imagen), 2 con errores, 0 retirados de "
+                                                         "Procore.")
+        with force_locale("en"):
+            assert states.run_summary(run) == \
+                "1 imported, 2 updated, 0 skipped (already up to date), 1 failed, 1 deleted."
