@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from babel.messages.pofile import read_po
 
 from tests.conftest import csrf_token
@@ -133,3 +134,14 @@ def test_run_summaries_say_one_in_the_singular(app):
         with force_locale("en"):
             assert states.run_summary(run) == \
                 "1 imported, 2 updated, 0 skipped (already up to date), 1 failed, 1 deleted."
+
+
+@pytest.mark.parametrize("queued, shown", [(1, "1 tarea en espera"), (3, "3 tareas en espera")])
+def test_the_dashboard_counts_jobs_in_the_singular_and_plural(client, login_as, make_company, make_user, monkeypatch,
+                                                              queued, shown):
+    from portal.views import dashboard
+
+    login_as(make_user("ana@a.test", "admin", make_company()))
+    monkeypatch.setattr(dashboard, "_background_status", lambda: {"ok": True, "workers": 1, "queued": queued})
+    page = client.get("/").get_data(as_text=True)
+    assert shown in page and "Procesos en segundo plano activos" in page and "worker" not in page.lower()

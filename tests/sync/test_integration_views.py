@@ -35,7 +35,7 @@ def test_project_choice_names_missing_permissions(app, db, procore_sandbox, worl
              "project_id": world.project_id, "tool": "documents"}
     procore_sandbox._post("/_sandbox/permissions", {**grant, "level": "Standard"})
     html = signed_in.get(f"/integrations/new?folder_id={world.documents_id}").get_data(as_text=True)
-    assert "Admin en la herramienta Documents" in html and f"project_id={world.project_id}" not in html
+    assert "Admin en la herramienta Documentos" in html and f"project_id={world.project_id}" not in html
     procore_sandbox._post("/_sandbox/permissions", {**grant, "level": "Admin"})
 
 
