@@ -51,6 +51,15 @@ SENTENCES = {
 }
 
 
+# What the page says instead when the sentence's detail is English technical text (an OS error, a byte count
+# in Procore's words, an exception class): `english()` keeps the detail for support and logs.
+SHOWN_WITHOUT_DETAIL = {
+    "size_mismatch": N_("The download size differs from the size Procore listed."),
+    "store_error": N_("The document store could not save it."),
+    "unexpected": N_("An unexpected error stopped this item; it has been logged."),
+}
+
+
 @dataclass(frozen=True)
 class Reason:
     code: str
@@ -79,6 +88,8 @@ def describe(code: str | None, args: dict | None, fallback: str | None) -> str |
         return procore_problem(args["kind"])
     if code == "run_incomplete" and args.get("detail"):
         return _format(gettext(SENTENCES[code]), {"detail": describe_run_error(args["detail"])[0]})
+    if code in SHOWN_WITHOUT_DETAIL:
+        return gettext(SHOWN_WITHOUT_DETAIL[code])
     if code in SENTENCES:
         return Reason(code, args).describe()
     return fallback

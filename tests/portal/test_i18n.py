@@ -287,3 +287,26 @@ def test_every_label_of_a_code_is_translated(app):
     pairs = _spanish_and_english(app, produce)
     untranslated = [english for english, spanish in pairs if spanish == english and spanish not in SAME_IN_BOTH]
     assert len(pairs) > 140 and not untranslated, untranslated
+
+
+def test_item_reasons_keep_english_details_for_support_only(app):
+    """An OS error, Procore's byte counts, an exception class or a run's English error stay in the link's
+    `error` (support, logs); the page says a Spanish sentence (issue 14)."""
+    from portal.procore import ProcoreUnavailable
+    from portal.sync import reasons
+
+    gateway = reasons.procore_error(ProcoreUnavailable("Bad Gateway", status=502))
+    cases = [("size_mismatch", {"detail": "downloaded 5 bytes, Procore announced 10"}, "downloaded"),
+             ("store_error", {"detail": "No space left on device"}, "No space"),
+             ("unexpected", {"detail": "ConnectionResetError"}, "ConnectionResetError"),
+             ("run_incomplete", {"detail": reasons.run_error("list_failed", "HTTP 503")}, "could not be listed"),
+             (gateway.code, gateway.args, "Bad Gateway")]
+    with app.test_request_context("/"):
+        for code, args, english in cases:
+            shown = reasons.describe(code, args, None)
+            assert english not in shown and shown != reasons.Reason(code, args).english(), (code, shown)
+        assert reasons.describe("run_incomplete", cases[3][1], None) == (
+            "La última ejecución terminó antes de completar este elemento: No se pudo listar el contenido de Procore.")
+        assert reasons.describe(*cases[4][:2], None) == \
+            "No se pudo contactar Procore o no respondió; intente de nuevo en unos minutos."
+        assert "Bad Gateway" in reasons.procore_error(ProcoreUnavailable("Bad Gateway")).english()
