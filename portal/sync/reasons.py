@@ -126,6 +126,22 @@ def procore_problem(error_or_kind) -> str:
     return gettext(PROCORE_PROBLEMS.get(kind, PROCORE_PROBLEMS["other"]))
 
 
+REVOCATION_UNCONFIRMED = "Procore did not confirm the revocation"  # a ProcoreAccount.last_error
+
+
+def account_problem(account) -> tuple[str | None, str | None]:
+    """(sentence, technical detail) for a Procore account's last error (the connections page): Procore's refusal
+    to renew its tokens, or a revocation Procore did not confirm."""
+    if not account.last_error:
+        return None, None
+    if account.last_error == REVOCATION_UNCONFIRMED:
+        return gettext(N_("Procore did not confirm the revocation; revoke the app in Procore if it is still "
+                          "listed.")), None
+    if getattr(account.status, "value", account.status) == "needs_reauth":
+        return procore_problem("auth"), account.last_error
+    return procore_problem("other"), account.last_error
+
+
 def procore_error(error: BaseException, limit: int = 500) -> Reason:
     """An item's reason for a Procore error: its kind for the page, Procore's message for support."""
     return Reason("procore_error", {"detail": str(error)[:limit], "kind": procore_problem_kind(error)})

@@ -310,3 +310,27 @@ def test_item_reasons_keep_english_details_for_support_only(app):
         assert reasons.describe(*cases[4][:2], None) == \
             "No se pudo contactar Procore o no respondió; intente de nuevo en unos minutos."
         assert "Bad Gateway" in reasons.procore_error(ProcoreUnavailable("Bad Gateway")).english()
+
+
+def test_the_connections_page_says_an_account_error_in_spanish(app, db, client, login_as, make_company, make_user,
+                                                               make_account):
+    """Procore's refusal to renew tokens (its English text) and an unconfirmed revocation (issue 14)."""
+    from sqlalchemy import update
+
+    from portal.models import ProcoreAccount
+    from portal.sync.reasons import REVOCATION_UNCONFIRMED
+
+    company = make_company()
+    login_as(make_user("ana@a.test", "admin", company, procore=True))
+    make_user("luis@a.test", "member", company)
+    lost = make_account(company, "ana@a.test", status="needs_reauth")
+    revoked = make_account(company, "luis@a.test", procore_user_id=5_000_000_778, status="revoked")
+    with app.app_context():
+        for account, error in ((lost, "invalid_grant: token revoked"), (revoked, REVOCATION_UNCONFIRMED)):
+            db.session.execute(update(ProcoreAccount).where(ProcoreAccount.id == account.id).values(last_error=error))
+        db.session.commit()
+    page = client.get("/connections").get_data(as_text=True)
+    visible = re.sub(r'<details class="technical">.*?</details>', "", page, flags=re.DOTALL)
+    assert "Procore rechazó las credenciales: la cuenta debe volver a iniciar sesión en Procore." in visible
+    assert "Procore no confirmó la revocación; revoque la app en Procore si aún aparece." in visible
+    assert "invalid_grant" in page and "invalid_grant" not in visible and "did not confirm" not in page
