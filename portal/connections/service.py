@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.models import AccountStatus, Company, ProcoreAccount, User
 from portal.procore import (InMemoryCredential, ProcoreAuthError, ProcoreBadResponse, ProcoreError,
                             ProcoreOAuth, ProcorePermissionError, ProcoreUnavailable, TokenPair)
+from portal.sync.reasons import REVOCATION_UNCONFIRMED
 
 log = logging.getLogger(__name__)
 PENDING_TTL = 600
@@ -146,7 +147,7 @@ def disconnect(account: ProcoreAccount) -> bool:
     account.access_token_enc = account.refresh_token_enc = None
     account.expires_at = None
     account.status = AccountStatus.REVOKED
-    account.last_error = None if confirmed else "Procore did not confirm the revocation"
+    account.last_error = None if confirmed else REVOCATION_UNCONFIRMED
     account.last_error_at = datetime.now(timezone.utc)
     db.session.flush()
     return confirmed

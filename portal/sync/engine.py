@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from portal.cbox import store
 from portal.cbox.errors import CboxError
-from portal.connections.credentials import DbCredential, NoValidCredentials, client_for, project_accounts, \
+from portal.connections.credentials import DbCredential, client_for, project_accounts, \
     record_integration
 from portal.extensions import db
 from portal.models import CboxFolder, Integration, SyncItem
@@ -38,7 +38,7 @@ from portal.sync.fetch import Fetched, Target
 from portal.sync.listing import Listing
 from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, FullRefreshNeeded, \
     RemoteItem, mapper_for
-from portal.sync.reasons import Reason
+from portal.sync.reasons import Reason, run_error
 
 RECORD_BATCH = 16  # finished downloads recorded together (see Execution.drain)
 RECORD_EVERY = 0.25  # seconds: a slow trickle of downloads is still recorded promptly
@@ -67,7 +67,7 @@ class Execution:
         integration = self.integration
         accounts = project_accounts(integration.company_id, integration.procore_project_id, integration.account_id)
         if not accounts:
-            return self.finish(FAILED, str(NoValidCredentials()))
+            return self.finish(FAILED, run_error("no_credentials"))
         self.links = {(link.procore_kind, link.procore_id): link for link in db.session.scalars(
             select(SyncItem).where(SyncItem.integration_id == integration.id))}
         self.root = procore_root(integration)
@@ -84,7 +84,7 @@ class Execution:
             current_app.logger.info("sync run %s: the view of %s shrank; trying another account", self.run.id,
                                     account.procore_login)
         if chosen is None:
-            return self.finish(FAILED, "No valid Procore account can read this project any more (R34).")
+            return self.finish(FAILED, run_error("no_reader"))
         return self.conclude(complete, *chosen)
 
     def standings(self, accounts):
@@ -166,13 +166,13 @@ class Execution:
             self.full_needed = True
             return False
         except PaginationIncomplete as error:
-            self.run.error = f"Procore's listing was incomplete ({error.message}); nothing was deleted."
+            self.run.error = run_error("listing_incomplete", error.message)
             return False
         except ProcoreAuthError as error:
-            self.stop_reason = f"Procore rejected the credentials: {error.message}"
+            self.stop_reason = run_error("auth_rejected", error.message)
             return False
         except ProcoreError as error:
-            self.stop_reason = f"Procore could not be listed: {error}"
+            self.stop_reason = run_error("list_failed", error)
             return False
         return True
 

@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal.cbox.blobstore import get_blob_store
-from portal.connections.credentials import DbCredential, NoValidCredentials, client_for, project_accounts
+from portal.connections.credentials import DbCredential, client_for, project_accounts
 from portal.extensions import db
 from portal.models import CboxFile, SyncItem
 from portal.models.integrations import DONE, ERROR, FAILED, PENDING, PENDING_DELETION, REFRESH, SKIPPED, SYNCED
@@ -29,7 +29,7 @@ from portal.procore import ProcoreAuthError, ProcoreError, ProcoreNotFound, Proc
 from portal.sync import exports
 from portal.sync.apply import set_state
 from portal.sync.engine import ADMIN, account_standing
-from portal.sync.reasons import Reason
+from portal.sync.reasons import Reason, procore_error, run_error
 
 CREATE, RECREATE, MOVE, DESCRIBE = "create", "recreate", "move", "describe"
 IN_FLIGHT = 32  # writes queued ahead of the pool
@@ -70,12 +70,11 @@ class ExportRun:
         self.load_links()
         if not accounts:
             self.hold_deletions()  # R25: nothing deleted in Procore until credentials are valid again
-            return self.finish(FAILED, str(NoValidCredentials()))
+            return self.finish(FAILED, run_error("no_credentials"))
         account = next((a for a in accounts if account_standing(a, self.company_id, self.project_id,
                                                                 self.integration.tool) == ADMIN), None)
         if account is None:
-            return self.finish(FAILED, f"No connected account is Admin on the Procore {self.integration.tool} tool of "
-                                       "this project (R32).")
+            return self.finish(FAILED, run_error("not_admin", self.integration.tool))
         self.account_id, self.client = account.id, client_for(DbCredential(account.id))
         try:
             self.root_id = self.ensure_root()
@@ -85,9 +84,9 @@ class ExportRun:
             self.export(entries)
             self.remove_gone({entry.key for entry in entries})
         except ProcoreAuthError as error:
-            return self.finish(FAILED, f"Procore rejected the credentials: {error.message}")
+            return self.finish(FAILED, run_error("auth_rejected", error.message))
         except ProcoreError as error:
-            return self.finish(FAILED, f"Procore could not be written: {error}")
+            return self.finish(FAILED, run_error("write_failed", error))
         return self.finish(DONE)
 
     def call(self, fn, *args, **kwargs):
@@ -349,6 +348,6 @@ def perform(client, company_id: int, project_id: int, photos: bool, task: Task) 
     except ProcoreAuthError as error:
         return Done(task, reason=Reason("auth_lost") if error.needs_reauth else Reason("forbidden"))
     except ProcoreError as error:
-        return Done(task, reason=Reason("procore_error", {"detail": str(error)[:300]}))
+        return Done(task, reason=procore_error(error, limit=300))
     except OSError as error:
         return Done(task, reason=Reason("store_error", {"detail": str(error)}))

@@ -19,7 +19,7 @@ from portal.cbox.blobstore import get_blob_store, is_disk_full
 from portal.procore import (ProcoreAuthError, ProcoreDownloadExpired, ProcoreError, ProcoreNotFound,
                             ProcorePermissionError, ProcoreSizeMismatch)
 from portal.sync.mapper import RemoteItem
-from portal.sync.reasons import Reason
+from portal.sync.reasons import Reason, procore_error
 
 EXPIRED_PAUSE, EXPIRED_PAUSE_CAP = 0.5, 30.0  # seconds between re-reads of a link that keeps expiring
 
@@ -194,4 +194,4 @@ def _reason(error: BaseException) -> Reason:
         if is_disk_full(error):
             return Reason("store_full")
         return Reason("store_error", {"detail": str(error.strerror or error)})
-    return Reason("procore_error", {"detail": str(error)[:500]})
+    return procore_error(error)

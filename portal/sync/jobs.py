@@ -21,6 +21,7 @@ from portal.models import Integration, SyncRun
 from portal.models.integrations import ACTIVE_RUN_STATUSES, EVENT, FAILED, QUEUED, REFRESH, RUNNING, STOPPING
 from portal.models.tenancy import utcnow
 from portal.sync import removal
+from portal.sync.reasons import run_error
 
 JOB_TIMEOUT = 6 * 3600  # a large import takes minutes to hours; the heartbeat, not RQ, detects death
 SWEEP_EVERY = 60
@@ -137,7 +138,7 @@ def run_sync(run_id: int) -> str:
     except Exception as error:  # noqa: BLE001 - the run must end visible, never stuck in "running"
         db.session.rollback()
         current_app.logger.exception("sync run %s failed", run_id)
-        message = f"Unexpected error: {type(error).__name__}: {error}"[:2000]
+        message = run_error("unexpected", f"{type(error).__name__}: {error}")[:2000]
         db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
             status=FAILED, finished_at=utcnow(), error=message))
         removal.settle_abandoned(run.integration_id, message)
@@ -173,7 +174,7 @@ def sweep() -> list[int]:
         if result.rowcount == 1 and back == QUEUED:
             revived.append(run.id)
         elif result.rowcount == 1:
-            removal.settle_abandoned(run.integration_id, "the worker stopped before the run ended")
+            removal.settle_abandoned(run.integration_id, run_error("worker_stopped"))
     db.session.commit()
     for run_id in revived:
         queue().enqueue(run_sync, run_id, job_timeout=JOB_TIMEOUT, description=f"sync run {run_id} (swept)")

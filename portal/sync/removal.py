@@ -119,7 +119,9 @@ def delete_threshold(total: int) -> float:
 
 def preview_path(link: SyncItem) -> str:
     item = cbox_item(link)
-    return "/".join(store.path_of(item)) if item is not None else f"{link.name} (Procore {link.procore_kind})"
+    if item is not None:
+        return "/".join(store.path_of(item))
+    return f"{link.name}/ (Procore)" if link.procore_kind == "folder" else f"{link.name} (Procore)"  # no code shown
 
 
 def settle(links, complete: bool, stopped: bool = False, detail: str | None = None) -> None:

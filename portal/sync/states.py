@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import ngettext, pgettext
 from sqlalchemy import bindparam, select, text
 
 from portal.connections.credentials import project_accounts
 from portal.extensions import db
 from portal.models import CboxFolder, Integration, SyncItem
-from portal.models.integrations import KEPT, SKIPPED
+from portal.models.integrations import AWAITING, CANCELLED, DONE, EVENT, EXPORT, FAILED, IMPORT, KEPT, QUEUED, \
+    REFRESH, RUNNING, SKIPPED, STOPPED, STOPPING, SUPERSEDED
 from portal.sync.reasons import Reason, describe
 
 LOCAL = "local"  # only in cBox
@@ -92,6 +93,62 @@ def count_label(status: str, count: int) -> str:
              "error": ngettext("%(num)d with errors", "%(num)d with errors", count),
              LOCAL: ngettext("%(num)d only in cBox", "%(num)d only in cBox", count)}
     return forms[status]
+
+
+def badge_kind(status: str) -> str:
+    """The badge colour of an item status (the progress page's list of items with problems)."""
+    return {"synced": "ok", "error": "error", LOCAL: "neutral"}.get(status, "warn")
+
+
+# Runs (SPEC D1) as every page names them: one word family, feminine like "la ejecución" in Spanish
+# (en cola, en curso, deteniéndose, detenida, terminada, fallida, a la espera de confirmación, cancelada,
+# reemplazada). The context "run" keeps them apart from the same English words used elsewhere.
+def run_status(status: str) -> tuple[str, str]:
+    """(label, badge kind) of a run status."""
+    labels = {QUEUED: (pgettext("run", "Queued"), "neutral"), RUNNING: (pgettext("run", "Running"), "warn"),
+              STOPPING: (pgettext("run", "Stopping"), "warn"), STOPPED: (pgettext("run", "Stopped"), "neutral"),
+              DONE: (pgettext("run", "Done"), "ok"), FAILED: (pgettext("run", "Failed"), "error"),
+              AWAITING: (pgettext("run", "Awaiting confirmation"), "warn"),
+              CANCELLED: (pgettext("run", "Cancelled"), "neutral"),
+              SUPERSEDED: (pgettext("run", "Superseded"), "neutral")}
+    return labels.get(status, (pgettext("run", "Unknown state"), "neutral"))
+
+
+def run_kind(kind: str) -> str:
+    """What started a run: an import, a refresh, Procore's webhook events, an export."""
+    labels = {IMPORT: pgettext("run", "Import"), REFRESH: pgettext("run", "Refresh"),
+              EVENT: pgettext("run", "Changes from Procore"), EXPORT: pgettext("run", "Export")}
+    return labels.get(kind, pgettext("run", "Run"))
+
+
+def run_summary(run, export: bool = False, short: bool = False) -> str:
+    """What a finished run did, each count in its singular or plural form: "1 importado, 2 actualizados, …"."""
+    if export:
+        parts = {"done": ngettext("%(num)d exported", "%(num)d exported", run.imported),
+                 "updated": ngettext("%(num)d updated in Procore", "%(num)d updated in Procore", run.updated),
+                 "skipped": ngettext("%(num)d unchanged or not exported (not an image)",
+                                     "%(num)d unchanged or not exported (not images)", run.skipped),
+                 "failed": ngettext("%(num)d failed", "%(num)d failed", run.failed),
+                 "deleted": ngettext("%(num)d removed from Procore", "%(num)d removed from Procore", run.deleted)}
+    else:
+        parts = {"done": ngettext("%(num)d imported", "%(num)d imported", run.imported),
+                 "updated": ngettext("%(num)d updated", "%(num)d updated", run.updated),
+                 "skipped": ngettext("%(num)d skipped (already up to date)", "%(num)d skipped (already up to date)",
+                                     run.skipped),
+                 "failed": ngettext("%(num)d failed", "%(num)d failed", run.failed),
+                 "deleted": ngettext("%(num)d deleted", "%(num)d deleted", run.deleted)}
+    if short:
+        return _("%(done)s, %(updated)s, %(failed)s", done=parts["done"], updated=parts["updated"],
+                 failed=parts["failed"])
+    return _("%(done)s, %(updated)s, %(skipped)s, %(failed)s, %(deleted)s.", **parts)
+
+
+def page_helpers() -> dict:
+    """Runs and items as the integration pages name them (their blueprints' context processors)."""
+    from portal.sync.reasons import describe_run_error
+
+    return {"run_status": run_status, "run_kind": run_kind, "run_summary": run_summary, "item_label": label,
+            "item_badge": badge_kind, "run_problem": describe_run_error}
 
 
 def worst(statuses) -> str:

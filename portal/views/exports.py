@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.forms import EmptyForm
 from portal.models import CboxFolder, Role
 from portal.procore import ProcoreAuthError, ProcoreError
-from portal.sync import exports, gate, service
+from portal.sync import exports, gate, reasons, service
 from portal.sync.jobs import enqueue
 from portal.views.projects import my_account
 
@@ -61,7 +61,8 @@ def new():
     except ProcoreAuthError:
         return redirect(url_for("procore.connect", account=account.id, next=request.full_path))
     except ProcoreError as error:
-        return render_template("integrations/refused.html", folder=folder, reason=str(error)[:300]), 502
+        return render_template("integrations/refused.html", folder=folder, reason=reasons.procore_problem(error),
+                               detail=str(error)[:300]), 502
     return render_template("exports/new.html", folder=folder, project=verdict, tool=tool, form=EmptyForm(),
                            file_id=request.args.get("file_id", type=int))
 

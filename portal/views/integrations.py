@@ -20,12 +20,18 @@ from portal.forms import EmptyForm
 from portal.models import CboxProject, Integration, Role, SyncRun
 from portal.models.integrations import AWAITING, QUEUED, RUNNING, STOPPED, STOPPING
 from portal.procore import ProcoreAuthError, ProcoreError
-from portal.sync import drawings, gate, history, photos, progress, removal, service
+from portal.sync import drawings, gate, history, photos, progress, reasons, removal, service, states
 from portal.sync.jobs import enqueue, start_run
 from portal.views.projects import my_account
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 USERS = (Role.ADMIN, Role.MEMBER)
+
+
+@bp.context_processor
+def run_labels():
+    """Runs and items as the pages name them (portal/sync/states.py): never a status code."""
+    return states.page_helpers()
 
 
 def _folder_or_404():
@@ -90,7 +96,8 @@ def new():
     except ProcoreAuthError:
         return redirect(url_for("procore.connect", account=account.id, next=request.full_path))
     except ProcoreError as error:
-        return render_template("integrations/refused.html", folder=folder, reason=str(error)[:300]), 502
+        return render_template("integrations/refused.html", folder=folder, reason=reasons.procore_problem(error),
+                               detail=str(error)[:300]), 502
     return render_template("integrations/new.html", folder=folder, project=verdict, block=verdict.reason,
                            form=EmptyForm(), tool=tool, label=progress.TOOL_LABELS[tool], **offer)
 
@@ -126,7 +133,8 @@ def tree():
         node = client.folder(account.procore_company_id, request.args.get("project_id", type=int) or abort(404),
                              request.args.get("procore_folder_id", type=int) or abort(404))
     except ProcoreError as error:
-        return render_template("integrations/_tree_error.html", reason=str(error)[:300]), 502
+        return render_template("integrations/_tree_error.html", reason=reasons.procore_problem(error),
+                               detail=str(error)[:300]), 502
     return render_template("integrations/_tree.html", node=node, folder=folder,
                            project_id=request.args.get("project_id", type=int))
 

@@ -12,6 +12,7 @@ from portal.connections.oauth_flow import FlowError
 from portal.extensions import db
 from portal.forms import EmptyForm
 from portal.models import ProcoreAccount, Role
+from portal.sync.reasons import account_problem
 from portal.views import safe_next
 
 bp = Blueprint("procore", __name__)
@@ -38,7 +39,7 @@ def connections():
         query = query.where(ProcoreAccount.company_id == scope)
     accounts = db.session.scalars(query).all()
     return render_template("procore/connections.html", accounts=accounts, action_form=EmptyForm(),
-                           can_connect=may_connect(current_user))
+                           can_connect=may_connect(current_user), account_problem=account_problem)
 
 
 @bp.route("/procore/connect")

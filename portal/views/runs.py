@@ -10,9 +10,10 @@ from portal.access import get_scoped_or_404, roles_required
 from portal.extensions import db
 from portal.forms import EmptyForm
 from portal.models import Integration, Role, SyncRun
-from portal.sync import history, progress
+from portal.sync import history, progress, states
 
 bp = Blueprint("runs", __name__, url_prefix="/integrations")
+bp.context_processor(states.page_helpers)
 USERS = (Role.ADMIN, Role.MEMBER)
 
 

@@ -14,6 +14,8 @@ from portal.connections.credentials import NoValidCredentials
 from portal.extensions import db
 from portal.forms import EmptyForm
 from portal.models import Company, EventStatus, HookCheck, Role, WebhookEvent
+from portal.procore import ProcoreError
+from portal.sync.reasons import procore_problem
 from portal.webhooks import health, inbox, jobs, states, timeline
 from portal.webhooks.companies import company_client
 
@@ -43,7 +45,7 @@ def project(company_id: int, procore_project_id: int):
     company = db.session.get(Company, company_id) or abort(404)
     check = health.latest(company.id, procore_project_id)
     events = timeline.our_events(company.id, procore_project_id)
-    deliveries, problem = [], None
+    deliveries, problem, problem_detail = [], None, None
     if company.procore_company_id is not None and check is not None:
         try:
             client = company_client(company, procore_project_id)
@@ -51,8 +53,11 @@ def project(company_id: int, procore_project_id: int):
                                                               procore_project_id, check.procore_hook_id)
         except NoValidCredentials as error:
             problem = str(error)
+        if isinstance(problem, ProcoreError):  # Procore's message is English: a sentence, the text folded away
+            problem, problem_detail = procore_problem(problem), str(problem)[:300]
     return render_template("support/project.html", company=company, project_id=procore_project_id, check=check,
-                           entries=timeline.merge(events, deliveries), problem=problem, last_event=next(
+                           entries=timeline.merge(events, deliveries), problem=problem,
+                           problem_detail=problem_detail, last_event=next(
                                iter(events), None), quarantined=[e for e in events if e.status == "quarantined"],
                            states=states, form=EmptyForm(), replayable=REPLAYABLE)
 

@@ -25,6 +25,7 @@ from portal.models import Company, HookCheck
 from portal.procore.resources import SUBSCRIBED
 from portal.procore import (PaginationIncomplete, ProcoreAuthError, ProcoreError, ProcoreNotFound,
                             ProcorePermissionError)
+from portal.sync.reasons import procore_problem_kind
 from portal.webhooks import secrets, states
 
 # Documents, Photos and Drawings resources (portal/procore/resources.py; names are third-party [L]).
@@ -118,7 +119,7 @@ def _failure(error: ProcoreError) -> Diagnosis:
     elif isinstance(error, ProcoreNotFound):
         why = "not_found"
     else:
-        why = "unavailable"
+        why = procore_problem_kind(error)  # portal/sync/reasons.py names it on the page
     return Diagnosis(states.CHECK_FAILED, {"error": why, "message": str(error)[:300], "problems": []})
 
 
@@ -169,8 +170,8 @@ def block_reason(row: HookCheck) -> str | None:
                  "Repair the webhook first.", url=(row.details.get("hook") or {}).get("destination_url"),
                  ours=row.details.get("expected_url"))
     if row.state == states.CHECK_FAILED:
-        return _("Imports are refused: the project's webhook could not be checked (%(why)s).",
-                 why=row.details.get("message", ""))
+        return _("Imports are refused: the project's webhook could not be checked. %(why)s",
+                 why=states.check_failure(row.details))
     return _("Imports are refused: %(state)s. Repair the project's webhook first.",
              state=str(states.label(row.state)).lower())
 

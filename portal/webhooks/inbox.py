@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.models import EventStatus, WebhookEvent
 from portal.webhooks.payload import ParsedEvent, PayloadError, parse_event
 from portal.webhooks.secrets import Caller
+from portal.webhooks.states import FOREIGN, MALFORMED, SELF_CAUSED, UNHANDLED
 
 log = logging.getLogger(__name__)
 RAW_BODY_CAP = 16 * 1024  # what support sees of a quarantined body
@@ -43,11 +44,11 @@ def _raw_text(raw: bytes) -> str:
 def _classify(event: ParsedEvent, caller: Caller) -> tuple[str, str | None]:
     if event.company_id != caller.procore_company_id or event.project_id != caller.procore_project_id:
         # RELIABILITY 1: a valid secret, but the event belongs to another company/project.
-        return EventStatus.QUARANTINED, "the event's company or project does not match the hook's secret"
+        return EventStatus.QUARANTINED, FOREIGN
     if event.source_application_id and event.source_application_id == current_app.config["PROCORE_CLIENT_ID"]:
-        return EventStatus.SELF_ORIGINATED, "caused by this portal's own write"
+        return EventStatus.SELF_ORIGINATED, SELF_CAUSED
     if not event.handled:
-        return EventStatus.IGNORED, f"resource {event.resource_name!r} is not synchronised"
+        return EventStatus.IGNORED, UNHANDLED.format(detail=event.resource_name)
     return EventStatus.RECEIVED, None
 
 
@@ -59,7 +60,7 @@ def row_values(raw: bytes, caller: Caller) -> dict:
         event = parse_event(raw)
     except PayloadError as error:
         return {"event_key": "raw:" + hashlib.sha256(raw).hexdigest(), "status": EventStatus.QUARANTINED,
-                "reason": f"malformed: {error}"[:300], "procore_project_id": caller.procore_project_id, **base}
+                "reason": MALFORMED.format(detail=error)[:300], "procore_project_id": caller.procore_project_id, **base}
     status, reason = _classify(event, caller)
     return {"event_key": event.key, "status": status, "reason": reason, "procore_company_id": event.company_id,
             "procore_project_id": event.project_id, "payload_version": event.payload_version,

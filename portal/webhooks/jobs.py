@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, select, update
 from portal.extensions import db
 from portal.models import EventStatus, WebhookEvent
 from portal.webhooks import inbox
+from portal.webhooks.states import WORKER_STOPPED
 
 log = logging.getLogger(__name__)
 RETRY_SCHEDULE = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
@@ -88,7 +89,7 @@ def sweep() -> int:
     db.session.execute(
         update(WebhookEvent)
         .where(WebhookEvent.status == EventStatus.PROCESSING, WebhookEvent.claimed_at < now - STUCK_AFTER)
-        .values(status=EventStatus.RETRYING, next_attempt_at=now, error="the worker stopped mid-processing"))
+        .values(status=EventStatus.RETRYING, next_attempt_at=now, error=WORKER_STOPPED))
     db.session.commit()
     ids = db.session.scalars(select(WebhookEvent.id).where(or_(
         and_(WebhookEvent.status == EventStatus.RECEIVED, WebhookEvent.received_at < now - STALE_AFTER),

@@ -1,7 +1,15 @@
-"""Hook health states (SPEC R8): a label, a badge kind and what to do, for every page."""
+"""Hook health states (SPEC R8): a label, a badge kind and what to do, for every page; and every other
+webhook code a page shows (inbox rows, their outcomes and reasons, Procore's deliveries and triggers,
+who checked a hook): a label, never the code (issue 14)."""
 from __future__ import annotations
 
+import re
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
+
+from portal.sync.reasons import PROCORE_PROBLEMS, procore_problem
 
 HEALTHY = "healthy"
 MISSING = "missing"
@@ -78,3 +86,114 @@ def event_kind(status: str) -> str:
 
 def outcome_label(outcome: str | None):
     return OUTCOME_LABELS.get(outcome or "", outcome or "")
+
+
+# Why the inbox stored a row without processing it, or why processing failed: the English text is kept
+# on the row (logs, support); pages say the sentence, with any technical part folded away.
+FOREIGN = "the event's company or project does not match the hook's secret"
+SELF_CAUSED = "caused by this portal's own write"
+UNHANDLED = "resource {detail!r} is not synchronised"
+MALFORMED = "malformed: {detail}"
+WORKER_STOPPED = "the worker stopped mid-processing"
+_REASONS = (  # (English on the row, sentence, whether its detail helps: the resource is shown anyway)
+    (FOREIGN, _l("The event's company or project does not match the webhook's secret."), False),
+    (SELF_CAUSED, _l("Caused by a change this portal made in Procore."), False),
+    (UNHANDLED, _l("This portal does not synchronise this kind of Procore item."), False),
+    (MALFORMED, _l("The body of the event could not be read."), True),
+)
+
+
+def _matcher(english: str) -> re.Pattern:
+    return re.compile(re.escape(english).replace(re.escape("{detail!r}"), "(?P<detail>.*)")
+                      .replace(re.escape("{detail}"), "(?P<detail>.*)") + r"\Z", re.DOTALL)
+
+
+_REASON_PATTERNS = [(_matcher(english), sentence, detailed) for english, sentence, detailed in _REASONS]
+
+
+def event_reason(reason: str | None) -> tuple[str | None, str | None]:
+    """(sentence, technical detail) for an inbox row's reason."""
+    if not reason:
+        return None, None
+    for pattern, sentence, detailed in _REASON_PATTERNS:
+        match = pattern.match(reason)
+        if match:
+            return str(sentence), match.groupdict().get("detail") if detailed else None
+    return _("Not processed."), reason
+
+
+def event_error(error: str | None) -> tuple[str | None, str | None]:
+    """(sentence, technical detail) for the error of an inbox row whose processing failed."""
+    if not error:
+        return None, None
+    if error == WORKER_STOPPED:
+        return _("The background process stopped while processing it."), None
+    return _("Processing failed."), error
+
+
+# Procore's delivery attempts (its delivery log): ok | retried | failed | discarded.
+DELIVERY_LABELS = {
+    "ok": (_l("Delivered"), "ok"),
+    "retried": (_l("Failed; Procore retries"), "warn"),
+    "failed": (_l("Not delivered"), "error"),
+    "discarded": (_l("Discarded by Procore"), "error"),
+}
+
+
+def delivery_label(outcome: str | None):
+    return DELIVERY_LABELS.get(outcome or "", (_l("Unknown result"), "neutral"))[0]
+
+
+def delivery_kind(outcome: str | None) -> str:
+    return DELIVERY_LABELS.get(outcome or "", (None, "neutral"))[1]
+
+
+# Who ran a hook check: a code for the portal's own checks, else a user's email.
+CHECKED_BY = {"import": _l("an import"), "periodic": _l("the periodic check"), "support": _l("support"),
+              "cli": _l("the command line")}
+
+
+def checked_by(who: str | None):
+    return CHECKED_BY.get(who or "", who or "—")
+
+
+def resource_label(name: str | None) -> str:
+    """A Procore webhook resource (portal/procore/resources.py) as pages name it; others as Procore does."""
+    labels = {"Project Folders": pgettext("Procore resource", "Project Folders"),
+              "Project Files": pgettext("Procore resource", "Project Files"),
+              "Project File Versions": pgettext("Procore resource", "Project File Versions"),
+              "File Versions": pgettext("Procore resource", "File Versions"),
+              "Images": pgettext("Procore resource", "Images"),
+              "Image Categories": pgettext("Procore resource", "Image Categories"),
+              "Drawings": pgettext("Procore resource", "Drawings"),
+              "Drawing Revisions": pgettext("Procore resource", "Drawing Revisions"),
+              "Drawing Uploads": pgettext("Procore resource", "Drawing Uploads"),
+              "Drawing Sets": pgettext("Procore resource", "Drawing Sets"),
+              "Drawing Areas": pgettext("Procore resource", "Drawing Areas")}
+    return labels.get(name or "", name or "?")
+
+
+def event_type_label(event_type: str | None) -> str:
+    labels = {"create": pgettext("Procore event", "create"), "update": pgettext("Procore event", "update"),
+              "delete": pgettext("Procore event", "delete")}
+    return labels.get((event_type or "").lower(), event_type or "?")
+
+
+def trigger_label(resource: str | None, event_type: str | None) -> str:
+    """ "Archivos del proyecto · creación": a trigger, or what an event or a delivery was about."""
+    return f"{resource_label(resource)} · {event_type_label(event_type)}"
+
+
+def trigger_list(triggers) -> str:
+    """Triggers (resource, event type, …) as one comma-separated line."""
+    return ", ".join(trigger_label(trigger[0], trigger[1]) for trigger in triggers)
+
+
+def check_failure(details: dict | None) -> str:
+    """Why a hook could not be checked (a CHECK_FAILED diagnosis), in the user's language."""
+    why = (details or {}).get("error")
+    if why == "permission":
+        return _("Missing permission: “Admin” on the project’s Admin tool in Procore.")
+    if why == "reauth":
+        return _("Your Procore authorization expired or was revoked.")
+    return procore_problem(why if why in PROCORE_PROBLEMS else "other")

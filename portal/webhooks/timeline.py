@@ -20,13 +20,19 @@ MAX_ROWS = 60
 
 @dataclass
 class Entry:
+    """One line of the timeline; the page names every code (portal/webhooks/states.py)."""
+
     at: datetime | None
     source: str  # "procore" (a delivery attempt) or "portal" (a row in our inbox)
-    what: str    # resource · event type
-    status: str
-    detail: str
+    resource: str | None  # what the event is about: resource name and event type, as Procore says them
+    event_type: str | None
+    status: str  # an inbox status (portal) or a delivery outcome (procore)
+    detail: str = ""  # technical: the HTTP answer Procore got
     event_key: str | None = None
     event_id: int | None = None
+    outcome: str | None = None  # portal rows: what processing did, why it was not processed, why it failed
+    reason: str | None = None
+    error: str | None = None
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -48,8 +54,9 @@ def quarantined(company_id: int | None = None, limit: int = 20) -> list[WebhookE
     return db.session.scalars(query.order_by(WebhookEvent.id.desc()).limit(limit)).all()
 
 
-def procore_deliveries(client, pcid: int, project_id: int, hook_id: int | None) -> tuple[list, str | None]:
-    """(deliveries, problem). Cursor listing is oldest first: we read up to 5 pages."""
+def procore_deliveries(client, pcid: int, project_id: int, hook_id: int | None) -> tuple[list, object]:
+    """(deliveries, problem): None, "truncated", or the ProcoreError that stopped the reading. Cursor
+    listing is oldest first: we read up to 5 pages."""
     if hook_id is None:
         return [], None
     seen: list = []
@@ -59,19 +66,18 @@ def procore_deliveries(client, pcid: int, project_id: int, hook_id: int | None) 
     except PaginationIncomplete:
         return seen[-MAX_ROWS:], "truncated"
     except ProcoreError as error:
-        return seen, str(error)[:300]
+        return seen, error
     return seen[-MAX_ROWS:], None
 
 
 def merge(events: list[WebhookEvent], deliveries: list) -> list[Entry]:
-    entries = [Entry(_aware(e.received_at), "portal", f"{e.resource_name or '?'} · {e.event_type or '?'}",
-                     e.status, " ".join(filter(None, [e.outcome, e.reason, e.error]))[:400], e.event_key, e.id)
+    entries = [Entry(_aware(e.received_at), "portal", e.resource_name, e.event_type, e.status,
+                     event_key=e.event_key, event_id=e.id, outcome=e.outcome, reason=e.reason, error=e.error)
                for e in events]
     for d in deliveries:
         event = d.event or {}
-        what = f"{event.get('resource_name') or event.get('resource_type') or '?'} · " \
-               f"{event.get('event_type') or event.get('reason') or '?'}"
         detail = f"HTTP {d.response_status or '—'} {d.response_error or ''}".strip()
-        entries.append(Entry(_aware(d.started_at), "procore", what, d.outcome or "?", detail,
+        entries.append(Entry(_aware(d.started_at), "procore", event.get("resource_name") or event.get("resource_type"),
+                             event.get("event_type") or event.get("reason"), d.outcome or "", detail,
                              str(event.get("ulid") or event.get("id") or "")))
     return sorted(entries, key=lambda e: e.at or datetime.min.replace(tzinfo=timezone.utc), reverse=True)

@@ -13,6 +13,7 @@ from portal.extensions import db
 from portal.forms import EmptyForm
 from portal.models import Role
 from portal.procore import ProcoreError
+from portal.sync.reasons import procore_problem
 from portal.views.procore import may_connect
 from portal.views.projects import my_account
 from portal.webhooks import health, repair, states
@@ -93,8 +94,8 @@ def repair_hook(procore_project_id: int):
         return _render("webhooks/_preview.html", row=row, plan=None, refused=True, full=not htmx), 200 if htmx else 403
     except ProcoreError as error:
         db.session.rollback()
-        return _render("webhooks/_preview.html", row=row, plan=None, error=str(error)[:300],
-                       full=not htmx), 200 if htmx else 502
+        return _render("webhooks/_preview.html", row=row, plan=None, error=procore_problem(error),
+                       detail=str(error)[:300], full=not htmx), 200 if htmx else 502
     if htmx:
         return _render("webhooks/_cell.html", row=row, failed=failed, repaired=True)
     flash(_("Webhook repaired.") if row.state == states.HEALTHY else _("Changes applied; see the new state."),

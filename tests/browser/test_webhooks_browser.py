@@ -71,10 +71,10 @@ def test_webhook_health_repair_and_support(app, live_server, procore_sandbox, pa
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         page.goto(url + "/support/")
-        if page.get_by_text("Project Files · create").count():
+        if page.get_by_text("Archivos del proyecto · creación").count():
             break
         time.sleep(0.5)
-    page.get_by_text("Project Files · create").first.wait_for(timeout=1000)
+    page.get_by_text("Archivos del proyecto · creación").first.wait_for(timeout=1000)
     page.get_by_role("link", name=re.compile("Constructora Demo")).first.click()
     page.get_by_text("Entrega de Procore").first.wait_for()
     page.get_by_text("Recibido aquí").first.wait_for()

@@ -59,7 +59,7 @@ def test_states_repair_and_a_sandbox_ui_upload_reaching_support(fresh_run, page,
     page.get_by_role("button", name="Cerrar sesión").click()
     sign_in(page, url, "support@demo.test")
     page.goto(url + "/support/")
-    received = page.locator("tr", has_text="Project Files · create").filter(has_text=str(nunoa))
+    received = page.locator("tr", has_text="Archivos del proyecto · creación").filter(has_text=str(nunoa))
     for _attempt in range(30):  # the sandbox delivers within a second or two
         if received.count():
             break

@@ -35,7 +35,7 @@ def test_project_choice_names_missing_permissions(app, db, procore_sandbox, worl
              "project_id": world.project_id, "tool": "documents"}
     procore_sandbox._post("/_sandbox/permissions", {**grant, "level": "Standard"})
     html = signed_in.get(f"/integrations/new?folder_id={world.documents_id}").get_data(as_text=True)
-    assert "Admin en la herramienta Documents" in html and f"project_id={world.project_id}" not in html
+    assert "Admin en la herramienta Documentos" in html and f"project_id={world.project_id}" not in html
     procore_sandbox._post("/_sandbox/permissions", {**grant, "level": "Admin"})
 
 
@@ -161,3 +161,53 @@ def test_webhook_events_queue_one_debounced_run(app, db, procore_sandbox, world,
     burst(app)
     with app.app_context():
         assert db.session.scalars(select(SyncRun.status).order_by(SyncRun.id)).all() == ["done", "done"]
+
+
+def _technical_parts(html: str) -> str:
+    """The page without its folded technical details (English by nature: Procore's own text)."""
+    return re.sub(r'<details class="technical">.*?</details>', "", html, flags=re.DOTALL)
+
+
+@pytest.mark.keeps_sandbox
+def test_procore_errors_read_as_a_spanish_sentence_with_the_raw_text_folded(app, db, procore_sandbox, world,
+                                                                            signed_in, monkeypatch):
+    """Issue 14: a Procore error on the tree says what kind of problem it is in Spanish; Procore's own
+    (English) message is only a folded technical detail."""
+    from portal.procore import ProcoreUnavailable
+    from portal.procore.client import ProcoreClient
+
+    def down(*_args, **_kwargs):
+        raise ProcoreUnavailable("Connection reset by peer", status=503, method="GET", path="/rest/v1.0/folders/1")
+
+    root = Procore(procore_sandbox, world).root()
+    monkeypatch.setattr(ProcoreClient, "folder", down)
+    response = signed_in.get(f"/integrations/tree?folder_id={world.documents_id}&project_id={world.project_id}"
+                             f"&procore_folder_id={root['id']}", headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 502
+    assert "Procore no devolvió esta carpeta: No se pudo contactar Procore o no respondió" in html
+    assert "Connection reset by peer" in html and "Connection reset" not in _technical_parts(html)
+    assert "Detalle técnico" in html
+
+
+@pytest.mark.keeps_sandbox
+def test_a_failed_run_says_why_in_spanish(app, db, procore_sandbox, world, signed_in):
+    """Issue 14: the run's English error (kept for support) reads as a Spanish sentence on the page, its state
+    as a word of the run family, never as a code."""
+    from portal.models import SyncRun
+    from portal.sync.reasons import run_error
+
+    root = Procore(procore_sandbox, world).root()
+    signed_in.post("/integrations/", data={"folder_id": world.documents_id, "project_id": world.project_id,
+                                           "folder_ids": [root["id"]], "csrf_token": csrf_token(signed_in)})
+    with app.app_context():
+        run = db.session.scalar(select(SyncRun))
+        run.status, run.error = "failed", run_error("auth_rejected", "invalid_grant: the refresh token was revoked")
+        integration_id = run.integration_id
+        db.session.commit()
+    html = signed_in.get(f"/integrations/{integration_id}").get_data(as_text=True)
+    assert "Procore rechazó las credenciales: la cuenta debe volver a iniciar sesión en Procore." in html
+    assert "Fallida" in html and "Importación #" in html
+    visible = _technical_parts(html)
+    assert "invalid_grant" in html and "invalid_grant" not in visible and "rejected" not in visible
+    assert ">failed<" not in visible and "Import #" not in visible

@@ -31,8 +31,8 @@ def _integration(app, db):
 
 
 @pytest.mark.keeps_sandbox  # the permissions are given back
-@pytest.mark.parametrize("tool, label", [("photos", "Admin en la herramienta Photos"),
-                                         ("drawings", "Admin en la herramienta Drawings")])
+@pytest.mark.parametrize("tool, label", [("photos", "Admin en la herramienta Fotos"),
+                                         ("drawings", "Admin en la herramienta Planos")])
 def test_the_chooser_names_the_missing_photos_or_drawings_admin(app, db, procore_sandbox, world, signed_in, tool,
                                                                 label):
     """R32, R9: Admin on the project's Admin tool AND on the tool concerned; what is missing is named, and the

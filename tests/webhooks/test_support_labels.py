@@ -1,0 +1,54 @@
+"""Support pages name every webhook code (issue 14): inbox states, outcomes, reasons and errors, who checked
+a hook, why a check failed, the resource and event of each row. English technical text (an exception, a
+resource name Procore made up) is only a folded detail."""
+from __future__ import annotations
+
+import re
+
+from tests.conftest import save
+
+
+def _visible(html: str) -> str:
+    return re.sub(r'<details class="technical">.*?</details>', "", html, flags=re.DOTALL)
+
+
+def test_support_timeline_and_events_read_in_spanish(app, db, client, login_as, make_company, make_user):
+    from portal.models import EventStatus, HookCheck, WebhookEvent
+    from portal.webhooks import states
+
+    company = make_company()  # no linked Procore company: the page reads no delivery log
+    login_as(make_user("soporte@cbox.test", "support"))
+    save(app, db, HookCheck(company_id=company.id, procore_project_id=77, procore_project_name="Obra Norte",
+                            state=states.CHECK_FAILED, checked_by="import",
+                            details={"error": "unavailable", "message": "503 Service Unavailable [GET /webhooks]"}))
+    rows = [("e1", EventStatus.DONE, "Project Files", "create", None, "sync_queued", None),
+            ("e2", EventStatus.IGNORED, "Submittals", "update", states.UNHANDLED.format(detail="Submittals"), None,
+             None),
+            ("e3", EventStatus.RETRYING, "Images", "delete", None, None, "RuntimeError: cBox store unavailable"),
+            ("e4", EventStatus.QUARANTINED, "Project Folders", "create", states.FOREIGN, None, None),
+            ("e5", EventStatus.SELF_ORIGINATED, "Drawings", "update", states.SELF_CAUSED, None, None),
+            ("e6", EventStatus.RETRYING, "Project Files", "update", None, None, states.WORKER_STOPPED)]
+    for key, status, resource, event_type, reason, outcome, error in rows:
+        save(app, db, WebhookEvent(event_key=key, company_id=company.id, procore_project_id=77, status=status,
+                                   resource_name=resource, event_type=event_type, reason=reason, outcome=outcome,
+                                   error=error))
+
+    page = client.get(f"/support/companies/{company.id}/projects/77").get_data(as_text=True)
+    visible = _visible(page)
+    for spanish in ("Comprobado el", "por una importación", "No se pudo contactar Procore o no respondió",
+                    "Archivos del proyecto · creación", "Fotos · eliminación", "Carpetas del proyecto · creación",
+                    "Planos · modificación", "Procesado", "sincronización en cola",
+                    "Este portal no sincroniza este tipo de elemento de Procore.", "Reintentando",
+                    "El procesamiento falló.", "En cuarentena",
+                    "La empresa o el proyecto del evento no coinciden con el secreto del webhook.",
+                    "Causado por un cambio que este portal hizo en Procore.",
+                    "El proceso en segundo plano se detuvo mientras lo procesaba."):
+        assert spanish in visible, spanish
+    for code in ("sync_queued", "Project Files", "create", "RuntimeError", "not synchronised", "does not match",
+                 "own write", "mid-processing", "503 Service", " import<", "por import ", "check_failed"):
+        assert code not in visible, code
+    assert "RuntimeError: cBox store unavailable" in page and "503 Service Unavailable" in page  # folded
+
+    index = _visible(client.get("/support/").get_data(as_text=True))
+    assert "una importación" in index and "Archivos del proyecto · creación" in index
+    assert "sync_queued" not in index and "Project Files" not in index and "RuntimeError" not in index
