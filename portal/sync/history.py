@@ -135,7 +135,7 @@ def retry_failed(integration: Integration) -> SyncRun | None:
 def pause(integration: Integration) -> None:
     """No more automatic work; a queued run stops at once, a running one at its next item. Commits."""
     integration.status = PAUSED
-    _stop_runs(integration)
+    stop_runs(integration)
     db.session.commit()
 
 
@@ -151,7 +151,9 @@ def _ever_done(integration: Integration) -> bool:
                                                       SyncRun.status == DONE).limit(1)) is not None
 
 
-def _stop_runs(integration: Integration) -> None:
+def stop_runs(integration: Integration) -> None:
+    """A queued run stops at once; a running one at the worker's next item (it checks between items).
+    Flushes; the caller commits."""
     for before, after in ((QUEUED, STOPPED), (RUNNING, STOPPING)):
         db.session.execute(update(SyncRun).where(SyncRun.integration_id == integration.id,
                                                  SyncRun.status == before).values(status=after))

@@ -11,14 +11,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from portal.access import company_scope_id, get_scoped_or_404, roles_required
 from portal.connections.credentials import client_for_account
 from portal.extensions import db
 from portal.forms import EmptyForm
 from portal.models import CboxProject, Integration, Role, SyncRun
-from portal.models.integrations import AWAITING, QUEUED, RUNNING, STOPPED, STOPPING
+from portal.models.integrations import AWAITING, QUEUED, RUNNING, STOPPING
 from portal.procore import ProcoreAuthError, ProcoreError
 from portal.sync import drawings, gate, history, photos, progress, reasons, removal, service, states
 from portal.sync.jobs import enqueue, start_run
@@ -207,10 +207,7 @@ def stop(integration_id: int):
     integration = get_scoped_or_404(Integration, integration_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    # A queued run stops at once; a running one at the worker's next item (it checks between items).
-    for before, after in ((QUEUED, STOPPED), (RUNNING, STOPPING)):
-        db.session.execute(update(SyncRun).where(SyncRun.integration_id == integration.id, SyncRun.status == before)
-                           .values(status=after))
+    history.stop_runs(integration)
     db.session.commit()
     flash(_("Stopping: files already copied stay; resume to continue."), "info")
     return redirect(url_for(".show", integration_id=integration.id))

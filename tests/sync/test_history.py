@@ -74,6 +74,7 @@ def test_history_run_items_csv_and_retry_of_the_failed_item_only(app, db, procor
 
     page = signed_in.get(f"/integrations/{integration_id}/history").get_data(as_text=True)
     assert "Historial de ejecuciones" in page and f"#{run_id}" in page
+    assert all(f"<th>{column}</th>" in page for column in ("Importados", "Actualizados", "Con errores", "Duración"))
     assert "1 con errores" in page and f"{synced_links(app, db, integration_id)} sincronizados" in page
     assert "Última sincronización correcta" in page  # the run ended done, with one item failed
     detail = signed_in.get(f"/integrations/{integration_id}/runs/{run_id}").get_data(as_text=True)
