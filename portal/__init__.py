@@ -82,12 +82,13 @@ def _select_locale() -> str:
 
 def _register_blueprints(app: Flask) -> None:
     from portal import webhooks
-    from portal.views import (auth, cbox, companies, dashboard, exports, integrations, procore, projects, runs,
-                              support, users)
+    from portal.views import (audit, auth, cbox, companies, dashboard, exports, integrations, procore, projects,
+                              runs, support, users)
 
     # runs and cbox last: their remove/delete routes must come after every route that uses their ids
     # (test_access walks in order).
-    for module in (auth, dashboard, users, companies, procore, projects, support, integrations, exports, runs, cbox):
+    for module in (auth, dashboard, users, companies, procore, projects, support, audit, integrations, exports, runs,
+                   cbox):
         app.register_blueprint(module.bp)
     webhooks.init_app(app)  # receiver, webhook pages, `flask webhooks`
 

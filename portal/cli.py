@@ -13,6 +13,7 @@ from portal.models import Role, User
 users_cli = AppGroup("users", help="Manage portal users.")
 companies_cli = AppGroup("companies", help="Manage companies (portal tenants).")
 procore_cli = AppGroup("procore", help="Procore accounts and token keys.")
+audit_cli = AppGroup("audit", help="The audit log: who did what.")
 integrations_cli = AppGroup("integrations", help="Sync integrations: list, status, refresh, retry failed items.")
 
 
@@ -196,7 +197,25 @@ def integrations_retry_failed(integration_id):
     click.echo(f"retrying {failed} item(s) in run {run.id} ({run.kind}, {run.status})")
 
 
+@audit_cli.command("tail")
+@click.option("-n", "count", type=int, default=20, show_default=True, help="How many entries, newest last.")
+@click.option("--company", "company_id", type=int, default=None, help="Only this company's entries.")
+@click.option("--action", default=None, help="Only this action (e.g. integration.removed).")
+def audit_tail(count, company_id, action):
+    """The latest audit entries: when, company, who, action, what it concerned."""
+    from portal import audit
+
+    if action is not None and action not in audit.ACTIONS:
+        raise click.ClickException(f"unknown action {action!r}; one of: {', '.join(sorted(audit.ACTIONS))}")
+    rows, _total = audit.entries(audit.Filters(company_id=company_id, action=action), per_page=max(count, 1))
+    for entry in reversed(rows):
+        click.echo("\t".join(str(value) for value in (
+            entry.created_at.strftime("%Y-%m-%d %H:%M:%S"), entry.company_id or "-", entry.actor, entry.action,
+            entry.target, entry.detail or "")))
+
+
 def register(app) -> None:
+    app.cli.add_command(audit_cli)
     app.cli.add_command(integrations_cli)
     app.cli.add_command(procore_cli)
     app.cli.add_command(users_cli)

@@ -126,10 +126,7 @@ def retry_failed(integration: Integration) -> SyncRun | None:
     if not scoped:
         return jobs.start_run(integration, REFRESH)
     resource = FILE_RESOURCE[integration.tool]
-    run = None
-    for link in failed:
-        run = jobs.queue_event(integration, resource, link.procore_id)
-    return run
+    return jobs.queue_refs(integration, [[resource, link.procore_id] for link in failed])
 
 
 def pause(integration: Integration) -> None:

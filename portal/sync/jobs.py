@@ -79,19 +79,29 @@ def queue_event(integration: Integration, resource_name: str, resource_id: int |
     resource id, or too many at once, asks for a whole refresh instead."""
     if resource_id is None:
         return start_run(integration, REFRESH)
+    return queue_refs(integration, [[resource_name, int(resource_id)]])
+
+
+def queue_refs(integration: Integration, refs: list[list]) -> SyncRun:
+    """Queue the resources `refs` ([name, id] each) in one event run, in one transaction: a worker can
+    never take the run between two of them (which would split them over several runs)."""
     lock_integration(integration.id)
-    queued, ref = _queued(integration.id), [resource_name, int(resource_id)]
+    queued = _queued(integration.id)
     if queued is None:
-        run = SyncRun(integration_id=integration.id, kind=EVENT, scope=[ref], status=QUEUED)
+        wanted = list(dict.fromkeys(tuple(ref) for ref in refs))
+        run = SyncRun(integration_id=integration.id, kind=EVENT if len(wanted) <= MAX_EVENT_REFS else REFRESH,
+                      scope=[list(ref) for ref in wanted] if len(wanted) <= MAX_EVENT_REFS else None, status=QUEUED)
         db.session.add(run)
         db.session.commit()
         enqueue(run)
         return run
-    if queued.kind == EVENT and ref not in (queued.scope or []):
-        if len(queued.scope or []) >= MAX_EVENT_REFS:
+    if queued.kind == EVENT:
+        scope = list(queued.scope or [])
+        scope += [list(ref) for ref in refs if list(ref) not in scope]
+        if len(scope) > MAX_EVENT_REFS:
             queued.kind, queued.scope = REFRESH, None
         else:
-            queued.scope = [*(queued.scope or []), ref]  # a new list: the JSON column sees the change
+            queued.scope = scope  # a new list: the JSON column sees the change
     db.session.commit()
     return queued
 

@@ -15,6 +15,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import audit
 from portal.access import company_scope_id, roles_required
 from portal.cbox import permissions, store, web
 from portal.cbox.blobstore import get_blob_store
@@ -107,6 +108,7 @@ def set_editors(project_id: int):
         for kind in ("documents", "photos", "drawings"):
             folder = store.categorized_folder(project, kind)
             permissions.set_editors(folder, web.int_set(request.form.getlist(f"editors-{folder.id}")))
+        audit.record("permission.changed", target=project.name, target_id=project.id, company_id=project.company_id)
     except CboxError as error:
         db.session.rollback()
         flash(str(error), "error")

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import audit
 from portal.access import roles_required
 from portal.cbox import permissions
 from portal.connections.credentials import client_for_account
@@ -92,6 +93,7 @@ def create():
         return redirect(url_for(".new", folder_id=folder.id, project_id=project.id))
     integration, run = exports.create(current_user, account, folder, project_id=project.id, project_name=project.name,
                                       folder_ids=folder_ids, file_ids=file_ids)
+    audit.record_integration("export.started", integration)
     db.session.commit()
     enqueue(run)
     return redirect(url_for("integrations.show", integration_id=integration.id))

@@ -13,6 +13,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import audit
 from portal.access import company_scope_id, get_scoped_or_404, roles_required
 from portal.connections.credentials import client_for_account
 from portal.extensions import db
@@ -161,6 +162,7 @@ def create():
         flash(verdict.reason or str(NOTHING_CHOSEN[folder.kind]), "error")
         return redirect(url_for(".new", folder_id=folder.id, project_id=project.id))
     integration, run = service.create_integration(current_user, account, folder, verdict, selection=selection)
+    audit.record_integration("integration.started", integration)
     db.session.commit()
     enqueue(run)
     return redirect(url_for(".show", integration_id=integration.id))
@@ -208,6 +210,7 @@ def stop(integration_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     history.stop_runs(integration)
+    audit.record_integration("integration.stopped", integration)
     db.session.commit()
     flash(_("Stopping: files already copied stay; resume to continue."), "info")
     return redirect(url_for(".show", integration_id=integration.id))
@@ -223,6 +226,7 @@ def sync_now(integration_id: int):
     if _latest(integration, RUNNING, STOPPING) is None:
         done_before = db.session.scalar(select(SyncRun.id).where(SyncRun.integration_id == integration.id,
                                                                  SyncRun.status == "done").limit(1))
+        audit.record_integration("integration.synced", integration)
         start_run(integration, "refresh" if done_before else "import")
     return redirect(url_for(".show", integration_id=integration.id))
 
@@ -237,6 +241,9 @@ def confirm(integration_id: int):
     decision = request.form.get("decision", "delete")
     if run is None or not EmptyForm().validate_on_submit() or decision not in ("delete", "keep", "cancel"):
         abort(400 if run is not None else 404)
+    audit.record_integration({"delete": "deletion.confirmed", "keep": "deletion.kept",
+                              "cancel": "deletion.cancelled"}[decision], integration, run=run.id,
+                             items=len(run.preview or []))
     if decision == "keep":
         kept = removal.keep_them(run)
         flash(ngettext("%(num)d item kept in cBox; it is no longer linked to Procore.",
@@ -262,6 +269,7 @@ def refresh_folder():
     if not integrations:
         abort(404)
     for integration in integrations:
+        audit.record_integration("integration.synced", integration)
         start_run(integration, "refresh")
     flash(_("Refresh started: cBox will match Procore again."), "success")
     return redirect(url_for(".show", integration_id=integrations[0].id))

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import audit
 from portal.access import company_scope_id, get_scoped_or_404, roles_required
 from portal.connections import oauth_flow, service
 from portal.connections.oauth_flow import FlowError
@@ -88,6 +89,8 @@ def _finish(pair, identity, flow, procore_company_id: int):
     except service.ConnectRefused as refused:
         db.session.rollback()
         return outcome(refused.kind, 409 if refused.kind == "different_user" else 200, **refused.details)
+    audit.record("procore.connected", target=account.procore_login, target_id=account.id,
+                 company_id=account.company_id)
     db.session.commit()
     flash(_("Procore account %(login)s connected.", login=account.procore_login), "success")
     return redirect(flow.get("next") or url_for("procore.connections"))
@@ -120,6 +123,8 @@ def disconnect(account_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     confirmed = service.disconnect(account)
+    audit.record("procore.disconnected", target=account.procore_login, target_id=account.id,
+                 company_id=account.company_id, detail={"revoked": bool(confirmed)})
     db.session.commit()
     if confirmed:
         flash(_("%(login)s disconnected; Procore revoked its tokens.", login=account.procore_login), "success")

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from portal import audit
 from portal.access import get_scoped_or_404, roles_required
 from portal.extensions import db
 from portal.forms import EmptyForm
@@ -79,6 +80,8 @@ def retry(integration_id: int):
     integration = _integration()
     _posted()
     failed = len(history.failed_links(integration))
+    if failed:
+        audit.record_integration("integration.retried", integration, items=failed)
     if history.retry_failed(integration) is None:
         flash(_("No item is in error: there is nothing to retry."), "info")
     else:
@@ -91,6 +94,7 @@ def retry(integration_id: int):
 def pause(integration_id: int):
     integration = _integration()
     _posted()
+    audit.record_integration("integration.paused", integration)
     history.pause(integration)
     flash(_("Integration paused: changes in Procore are not copied until you resume it."), "info")
     return _back(integration)
@@ -101,6 +105,7 @@ def pause(integration_id: int):
 def resume(integration_id: int):
     integration = _integration()
     _posted()
+    audit.record_integration("integration.resumed", integration)
     history.resume(integration)
     flash(_("Integration resumed: a refresh brings what changed in Procore meanwhile."), "success")
     return _back(integration)
@@ -117,6 +122,7 @@ def remove(integration_id: int):
         if not form.validate_on_submit():
             abort(400)
         try:
+            audit.record_integration("integration.removed", integration, items=sum(counts.values()))
             history.remove(integration)
         except history.StillRunning:
             flash(_("A run of this integration is still running: stop it, wait until it ends, then remove the "

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal import accounts
+from portal import accounts, audit
 from portal.access import company_scope_id, get_scoped_or_404, roles_required
 from portal.extensions import db
 from portal.forms import EmptyForm, UserEditForm, UserForm
@@ -74,6 +74,8 @@ def create():
         except accounts.AccountError as error:
             _field_error(form, error)
         else:
+            audit.record("user.created", target=user.email, target_id=user.id, company_id=user.company_id,
+                         detail={"role": user.role.value, "can_integrate_procore": user.can_integrate_procore})
             db.session.commit()
             flash(_("User %(email)s created.", email=user.email), "success")
             if not form.password.data:
@@ -103,6 +105,8 @@ def edit(user_id: int):
         except accounts.AccountError as error:
             _field_error(form, error)
         else:
+            audit.record("user.changed", target=user.email, target_id=user.id, company_id=user.company_id,
+                         detail={"role": user.role.value, "can_integrate_procore": user.can_integrate_procore})
             db.session.commit()
             flash(_("Changes to %(email)s saved.", email=user.email), "success")
             return redirect(url_for("users.index"))
@@ -122,6 +126,8 @@ def set_active(user_id: int):
     except accounts.AccountError as error:
         flash(str(error), "error")
     else:
+        audit.record("user.activated" if user.active else "user.deactivated", target=user.email, target_id=user.id,
+                     company_id=user.company_id)
         db.session.commit()
         message = _("%(email)s was activated.") if user.active else _("%(email)s was deactivated.")
         flash(message % {"email": user.email}, "success")

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import audit
 from portal.access import roles_required
 from portal.connections.credentials import client_for_account
 from portal.extensions import db
@@ -90,6 +91,10 @@ def repair_hook(procore_project_id: int):
         if request.method == "GET" or not EmptyForm().validate_on_submit():
             return _render("webhooks/_preview.html", row=row, plan=repair.plan(row), full=not htmx)
         row, failed = repair.apply(client, company, procore_project_id, row, current_user.email)
+        audit.record("hook.repaired", target=row.procore_project_name or str(procore_project_id),
+                     target_id=procore_project_id, company_id=company.id,
+                     detail={"state": row.state, "trigger_failures": len(failed or [])})
+        db.session.commit()
     except repair.RepairRefused:  # R9: name the missing permission (htmx swaps only 2xx answers)
         return _render("webhooks/_preview.html", row=row, plan=None, refused=True, full=not htmx), 200 if htmx else 403
     except ProcoreError as error:

@@ -57,7 +57,8 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     page.locator(".run-summary").wait_for(timeout=120_000)
     assert page.get_by_role("button", name=re.compile("Reintentar")).count() == 0
     page.get_by_role("link", name="Historial de ejecuciones").click()
-    assert page.locator("tbody tr").count() == 2 and page.get_by_text("Cambios desde Procore").first.is_visible()
+    assert page.locator("tbody tr").count() == 2, page.locator("tbody").inner_text()
+    assert page.get_by_text("Cambios desde Procore").first.is_visible()
     assert page.get_by_text(re.compile(r"\d+ sincronizados")).first.is_visible()
     page.screenshot(path=str(screenshots / "63-run-history-after-retry.png"), full_page=True)
 
@@ -81,4 +82,14 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     page.wait_for_url(re.compile(r".*/integrations/$"))
     assert page.get_by_text("Integración eliminada").is_visible()
     assert page.locator("tbody tr", has_text=PROJECT).count() == 0
+
+    # The audit log says who did each of these, newest first.
+    page.get_by_role("link", name="Auditoría").click()
+    rows = page.locator("tbody tr")
+    assert [rows.nth(i).locator("td").nth(2).inner_text() for i in range(4)] == [
+        "Eliminó una integración", "Pausó una integración", "Reintentó elementos con errores",
+        "Inició una integración"]
+    assert page.get_by_role("cell", name="Conectó una cuenta de Procore", exact=True).is_visible()
+    assert page.get_by_role("cell", name="Reparó un webhook de Procore", exact=True).is_visible()
+    page.screenshot(path=str(screenshots / "68-audit-log.png"), full_page=True)
     assert portal_errors(console_errors, url) == []
