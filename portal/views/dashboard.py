@@ -7,6 +7,9 @@ from rq import Queue, Worker
 from sqlalchemy import func, select
 
 from portal.access import company_scope_id, login_required
+from portal.overview import company_overview
+from portal.sync.reasons import describe_run_error
+from portal.webhooks import states as hook_states
 from portal.extensions import db
 from portal.models import Company, User
 
@@ -39,4 +42,9 @@ def index():
         "procore_users": db.session.scalar(procore_users),
         "companies": None if scope is not None else db.session.scalar(select(func.count(Company.id))),
     }
-    return render_template("dashboard/index.html", stats=stats, background=_background_status())
+    # A company's people see their sync at a glance; the queue's internals are for support (issue 14).
+    overview = company_overview(scope) if scope is not None else None
+    return render_template("dashboard/index.html", stats=stats, overview=overview,
+                           background=_background_status() if scope is None else None,
+                           hook_label=hook_states.label, hook_badge=hook_states.kind,
+                           run_problem=describe_run_error)
