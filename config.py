@@ -160,6 +160,9 @@ def load_config(env: str | None = None) -> dict:
         "WEBHOOK_PATH": WEBHOOK_PATH,
         # Periodic webhook health check + inbox sweep (portal/webhooks/jobs.py), in seconds.
         "WEBHOOK_CHECK_EVERY": int(_env("WEBHOOK_CHECK_EVERY", "1800")),
+        "WEBHOOK_SWEEP_EVERY": int(_env("WEBHOOK_SWEEP_EVERY", "60")),
+        # How long RQ keeps a finished job's result (and its job hash) in Redis, in seconds (RQ's default).
+        "RQ_RESULT_TTL": int(_env("RQ_RESULT_TTL", "500")),
         "STORAGE_DIR": _env("STORAGE_DIR", str(instance_dir / "storage")),
         # cBox blob store backend (portal/cbox/blobstore.py BACKENDS); "filesystem" keeps blobs in STORAGE_DIR,
         # "s3" (chosen by STORAGE_URL=s3://..., see _storage_settings) keeps them in a bucket.

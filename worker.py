@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
         names = argv or app.config["RQ_QUEUES"]
         queues = [Queue(name, connection=connection) for name in names]
         _schedule_housekeeping(app)
-        worker = Worker(queues, connection=connection)
+        worker = Worker(queues, connection=connection, default_result_ttl=app.config["RQ_RESULT_TTL"])
         app.logger.info("Worker %s listening on %s", worker.name, ", ".join(names))
         worker.work(with_scheduler=True)
 
