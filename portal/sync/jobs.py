@@ -3,7 +3,8 @@
 A run is first a row, committed, then enqueued with its id only. The worker claims it with a
 conditional UPDATE (queued -> running), so a duplicate delivery of the same job does nothing.
 The sweeper re-enqueues runs that were committed but never enqueued (a crash in between) and
-runs whose heartbeat went stale (a killed worker): RQ is at-least-once at best.
+runs whose heartbeat went stale (a killed worker): RQ is at-least-once at best. It runs every
+SYNC_SWEEP_EVERY seconds as the periodic job "sync-sweep" (portal/periodic.py).
 """
 from __future__ import annotations
 
@@ -18,12 +19,11 @@ from sqlalchemy.orm import aliased
 
 from portal.extensions import db
 from portal.models import Integration, SyncRun
-from portal.models.integrations import ACTIVE_RUN_STATUSES, EVENT, FAILED, QUEUED, REFRESH, RUNNING, STOPPING
+from portal.models.integrations import EVENT, FAILED, QUEUED, REFRESH, RUNNING, STOPPING
 from portal.models.tenancy import utcnow
 from portal.sync import removal
 
 JOB_TIMEOUT = 6 * 3600  # a large import takes minutes to hours; the heartbeat, not RQ, detects death
-SWEEP_EVERY = 60
 MAX_EVENT_REFS = 500  # resources one event run gathers; more at once are a whole refresh
 
 
@@ -41,7 +41,6 @@ def create_run(integration: Integration, kind: str) -> SyncRun:
 
 def enqueue(run: SyncRun) -> None:
     queue().enqueue(run_sync, run.id, job_timeout=JOB_TIMEOUT, description=f"sync run {run.id}")
-    ensure_sweeper()
 
 
 def lock_integration(integration_id: int) -> None:
@@ -181,16 +180,6 @@ def sweep() -> list[int]:
 
 
 def sweep_job() -> int:
-    """Scheduled every SWEEP_EVERY seconds while runs exist (see ensure_sweeper)."""
-    current_app.extensions["redis"].delete("sync:sweeper")
-    revived = sweep()
-    if db.session.scalar(select(SyncRun.id).where(SyncRun.status.in_(ACTIVE_RUN_STATUSES)).limit(1)):
-        ensure_sweeper()
-    return len(revived)
-
-
-def ensure_sweeper() -> None:
-    """One scheduled sweep at a time (a Redis key), re-armed by the sweep while work remains."""
-    redis = current_app.extensions["redis"]
-    if redis.set("sync:sweeper", "1", nx=True, ex=SWEEP_EVERY * 3):
-        queue().enqueue_in(timedelta(seconds=SWEEP_EVERY), sweep_job, description="sync sweeper")
+    """Left for sweeper jobs scheduled before issue 15 (they no longer re-arm): the sweep is now the
+    periodic job "sync-sweep" (portal/periodic.py)."""
+    return len(sweep())
