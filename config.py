@@ -164,6 +164,8 @@ def load_config(env: str | None = None) -> dict:
         "WEBHOOK_CHECK_EVERY": int(_env("WEBHOOK_CHECK_EVERY", "1800")),
         "WEBHOOK_SWEEP_EVERY": int(_env("WEBHOOK_SWEEP_EVERY", "60")),
         "SYNC_SWEEP_EVERY": int(_env("SYNC_SWEEP_EVERY", "60")),
+        # A full refresh of every active integration (portal/sync/reconcile.py): lost webhooks are normal.
+        "SYNC_RECONCILE_EVERY": int(_env("SYNC_RECONCILE_EVERY", str(6 * 3600))),
         "PERIODIC_ARM_EVERY": max(1, int(_env("PERIODIC_ARM_EVERY", "60"))),
         # How long RQ keeps a finished job's result (and its job hash) in Redis, in seconds (RQ's default).
         "RQ_RESULT_TTL": int(_env("RQ_RESULT_TTL", "500")),

@@ -89,6 +89,9 @@ PERIODIC: tuple[Periodic, ...] = (
     # Sync runs committed but never enqueued, or whose worker died (RELIABILITY 10, 11).
     Periodic("sync-sweep", "SYNC_SWEEP_EVERY", "portal.sync.jobs.sweep",
              _l("Sync run sweep"), timeout=600),
+    # A full refresh of every active integration (RELIABILITY 9, SPEC R4, R7): it only queues the runs.
+    Periodic("sync-reconcile", "SYNC_RECONCILE_EVERY", "portal.sync.reconcile.reconcile_all",
+             _l("Integration reconciliation"), timeout=1800),
 )
 BY_NAME = {job.name: job for job in PERIODIC}
 

@@ -23,9 +23,9 @@ def _worker(app, tmp_path, name, **extra_env):
     for setting in ("STORAGE_URL", "S3_ENDPOINT_URL", "S3_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         if app.config.get(setting):  # the S3 store pass: the worker writes to the same bucket
             env[setting] = app.config[setting]
-    # The slow periodic jobs stay off unless a test asks for them: the epoch-aligned slots of the health
-    # checks (every 30 min) must not start hook checks in the middle of an unrelated test.
-    env.update({"WEBHOOK_CHECK_EVERY": "0"})
+    # The slow periodic jobs stay off unless a test asks for them: their epoch-aligned slots (health checks
+    # every 30 min, reconciliation every 6 h) must not start hook checks or refreshes in an unrelated test.
+    env.update({"WEBHOOK_CHECK_EVERY": "0", "SYNC_RECONCILE_EVERY": "0"})
     env.update({key: str(value) for key, value in extra_env.items()})
     log = open(tmp_path / f"{name}.log", "wb")
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -19,7 +19,8 @@ from sqlalchemy.orm import aliased
 
 from portal.extensions import db
 from portal.models import Integration, SyncRun
-from portal.models.integrations import EVENT, FAILED, QUEUED, REFRESH, RUNNING, STOPPING
+from portal.models.integrations import ACTIVE_RUN_STATUSES, AWAITING, EVENT, FAILED, QUEUED, RECONCILE, REFRESH, \
+    RUNNING, STOPPED, STOPPING
 from portal.models.tenancy import utcnow
 from portal.sync import removal
 
@@ -66,6 +67,26 @@ def start_run(integration: Integration, kind: str) -> SyncRun:
         db.session.commit()
         return queued
     run = create_run(integration, kind)
+    db.session.commit()  # the row before the job (RELIABILITY 10)
+    enqueue(run)
+    return run
+
+
+def start_reconcile(integration_id: int) -> SyncRun | None:
+    """The periodic reconciliation's full refresh of one integration (origin RECONCILE), made by the
+    same code as "Actualizar" (create_run + enqueue), or None when it is not the reconciliation's to start:
+    a run is already queued, running or stopping (it will settle the integration), one awaits an admin's
+    answer to a large deletion (the admin decides first), or the last run was stopped by a person."""
+    lock_integration(integration_id)  # against a person pressing "Actualizar" at the same moment
+    busy = db.session.scalar(select(SyncRun.id).where(SyncRun.integration_id == integration_id,
+                                                      SyncRun.status.in_((*ACTIVE_RUN_STATUSES, AWAITING))).limit(1))
+    last = db.session.scalar(select(SyncRun.status).where(SyncRun.integration_id == integration_id)
+                             .order_by(SyncRun.id.desc()).limit(1))
+    if busy is not None or last == STOPPED:
+        db.session.commit()
+        return None
+    run = create_run(db.session.get(Integration, integration_id), REFRESH)
+    run.origin = RECONCILE
     db.session.commit()  # the row before the job (RELIABILITY 10)
     enqueue(run)
     return run
@@ -132,7 +153,12 @@ def run_sync(run_id: int) -> str:
     # rows: reloading every row after each commit would double the per-file database work.
     session.expire_on_commit = False
     try:
-        return (ExportRun if run.integration.direction == "export" else Execution)(run).execute()
+        status = (ExportRun if run.integration.direction == "export" else Execution)(run).execute()
+        if run.origin == RECONCILE and run.repaired:
+            current_app.logger.info("reconciliation run %s of integration %s repaired %s items (%s created, "
+                                    "%s updated, %s removed)", run.id, run.integration_id, run.repaired,
+                                    run.imported, run.updated, run.deleted)
+        return status
     except Exception as error:  # noqa: BLE001 - the run must end visible, never stuck in "running"
         db.session.rollback()
         current_app.logger.exception("sync run %s failed", run_id)
