@@ -267,6 +267,15 @@ class JobStatusRow:
     def off(self) -> bool:
         return not self.every
 
+    @property
+    def every_text(self) -> str:
+        """The interval as people write it: 60 s -> "1 min", 1800 -> "30 min", 21600 -> "6 h"."""
+        if self.every and self.every % 3600 == 0:
+            return f"{self.every // 3600} h"
+        if self.every and self.every % 60 == 0:
+            return f"{self.every // 60} min"
+        return f"{self.every} s"
+
 
 def status(now: datetime | None = None) -> list[JobStatusRow]:
     """Every periodic job: last run (database), next run (Redis), and whether it is a fault.
