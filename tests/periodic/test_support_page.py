@@ -64,6 +64,14 @@ def test_a_job_that_never_ran_and_is_not_scheduled_is_a_fault(app, db, client, l
     assert "Nunca" in row and "Sin programar" in row and "Fallo" in row
 
 
+def test_a_job_armed_but_not_run_yet_waits_for_its_first_run(app, db, client, login_as, make_user):
+    with app.app_context():
+        periodic.arm_all()
+    login_as(make_user("soporte@cbox.example", role="support"))
+    row = _row_html(client.get("/support/").get_data(as_text=True), "sync-sweep")
+    assert "Nunca" in row and "A la espera de su primera ejecución" in row and "Fallo" not in row
+
+
 def test_a_failed_last_run_shows_its_error(app, db, client, login_as, make_user):
     from portal.models import PeriodicJobRun
 
