@@ -37,6 +37,7 @@ def _row(app, db, name):
 
 
 def test_slots_are_aligned_on_the_epoch():
+    """RELIABILITY 12 for the schedule: every process computes the same next slot, whenever it starts."""
     assert periodic.next_due(60, 120.0) == 180
     assert periodic.next_due(60, 179.9) == 180
     assert periodic.next_due(1800, 1_000_000) == 1_000_800
@@ -68,6 +69,7 @@ def test_arming_again_and_again_gives_one_job_per_periodic_job(app, registry):
 
 
 def test_a_job_turned_off_is_not_armed_and_its_slot_does_nothing(app, db, registry, monkeypatch):
+    """Issue 15: an interval of 0 turns a periodic job off; a slot armed before does nothing and arms nothing."""
     monkeypatch.setitem(app.config, "WEBHOOK_CHECK_EVERY", 0)
     with app.app_context():
         assert periodic.arm_all()["webhooks-health"] is None
@@ -131,6 +133,7 @@ def test_a_failing_job_is_recorded_and_stays_scheduled(app, db, registry, monkey
 
 
 def test_the_chains_of_before_issue_15_are_dropped(app, registry):
+    """RELIABILITY 12: the old fixed-id chain left in Redis by an older worker does not run beside the slots."""
     queue = Queue("default", connection=app.extensions["redis"])
     queue.enqueue_in(timedelta(minutes=30), "portal.webhooks.jobs.sweep", job_id="webhooks-periodic")
     with app.app_context():
@@ -169,6 +172,7 @@ def test_status_shows_last_and_next_run_and_the_fault_rule(app, db, monkeypatch)
 
 
 def test_flask_webhooks_schedule_arms_and_says_the_workers_schedule(app, registry):
+    """RELIABILITY 10: `flask webhooks schedule` still arms (idempotently) and says the workers schedule now."""
     result = app.test_cli_runner().invoke(args=["webhooks", "schedule"])
     assert result.exit_code == 0, result.output
     assert "The workers schedule the periodic jobs themselves" in result.output

@@ -65,6 +65,7 @@ def test_a_job_that_never_ran_and_is_not_scheduled_is_a_fault(app, db, client, l
 
 
 def test_a_job_armed_but_not_run_yet_waits_for_its_first_run(app, db, client, login_as, make_user):
+    """SPEC D4 (Spanish): a fresh install's armed job is not a fault before its first slot."""
     with app.app_context():
         periodic.arm_all()
     login_as(make_user("soporte@cbox.example", role="support"))
@@ -73,6 +74,7 @@ def test_a_job_armed_but_not_run_yet_waits_for_its_first_run(app, db, client, lo
 
 
 def test_a_failed_last_run_shows_its_error(app, db, client, login_as, make_user):
+    """RELIABILITY 16 for periodic jobs: the last run's error is visible to support."""
     from portal.models import PeriodicJobRun
 
     now = datetime.now(timezone.utc)

@@ -57,6 +57,7 @@ def test_a_refresh_is_queued_for_each_free_active_integration(app, db, make_comp
 
 
 def test_the_reconciliation_is_a_periodic_job_that_can_be_turned_off(app, monkeypatch):
+    """SPEC R4 backed by RELIABILITY 9 every 6 h by default; SYNC_RECONCILE_EVERY=0 turns it off."""
     assert periodic.BY_NAME["sync-reconcile"].every(app.config) == app.config["SYNC_RECONCILE_EVERY"] == 6 * 3600
     monkeypatch.setitem(app.config, "SYNC_RECONCILE_EVERY", 0)
     with app.app_context():
