@@ -35,7 +35,13 @@ class PortalWorker(Worker):
 
     def __init__(self, *args, arm_every: int = 60, **kwargs):
         self.arm_every = max(1, int(arm_every))  # before Worker.__init__: it reads dequeue_timeout
+        self.stop_asked = False  # SIGTERM/SIGINT: main() must not start a new worker after this one
         super().__init__(*args, maintenance_interval=self.arm_every, **kwargs)
+
+    def request_stop(self, signum, frame):
+        # RQ's warm shutdown: idle, it raises StopRequested at once; busy, it stops after the job.
+        self.stop_asked = True
+        super().request_stop(signum, frame)
 
     @property
     def dequeue_timeout(self) -> int:
@@ -78,7 +84,7 @@ def main(argv: list[str]) -> None:
                 worker.work(with_scheduler=True)
             except redis.exceptions.RedisError:
                 app.logger.warning("Worker %s stopped on a Redis error", worker.name, exc_info=True)
-            if worker._stop_requested:  # SIGTERM / SIGINT: RQ's warm shutdown is done
+            if worker.stop_asked:  # SIGTERM / SIGINT: RQ's warm shutdown is done
                 return
             # RQ quits its loop when Redis goes away while a job runs (it cannot record the job). A
             # supervisor would start the worker again; so do we, once the job's work horse has ended and

@@ -204,7 +204,9 @@ def _empty_job_queues(application) -> None:
         registry = ScheduledJobRegistry(queue=queue)
         for job_id in registry.get_job_ids():
             registry.remove(job_id, delete_job=True)
-    keys = list(redis.scan_iter(match="periodic:*", count=500))
+    # RQ's scheduler lock of a worker a test SIGKILLed outlives it by a minute: the next test's workers
+    # would wait that long for a scheduler.
+    keys = [*redis.scan_iter(match="periodic:*", count=500), *redis.scan_iter(match="rq:scheduler-lock:*")]
     if keys:
         redis.delete(*keys)
 

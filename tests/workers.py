@@ -52,13 +52,15 @@ def _wait(predicate, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _stop(process, timeout: float = 30) -> None:
-    """SIGTERM: RQ's warm shutdown lets the job in hand finish, then the worker exits; SIGKILL if it won't."""
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-            return
-        except subprocess.TimeoutExpired:
-            pass
+def _stop(process, timeout: float = 30) -> bool:
+    """SIGTERM: RQ's warm shutdown lets the job in hand finish, then the worker exits (True); SIGKILL if it
+    won't (False)."""
+    if process.poll() is not None:
+        return False
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
         _kill(process)
+        return False

@@ -83,10 +83,9 @@ def test_three_workers_give_one_run_per_slot(app, db, tmp_path):
     except AssertionError:
         raise AssertionError(_tail(*logs)) from None
     finally:
-        for worker in workers:
-            _stop(worker)
+        stopped = [_stop(worker) for worker in workers]
     ended = time.time()
-    assert all(worker.returncode is not None for worker in workers)
+    assert stopped == [True] * 3 and [worker.returncode for worker in workers] == [0] * 3  # SIGTERM: they end
     dequeued = _dequeued(*logs)
     ids = [job_id for job_id, _, _ in dequeued]
     assert len(ids) == len(set(ids)), "a slot was dequeued twice"
