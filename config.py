@@ -158,8 +158,17 @@ def load_config(env: str | None = None) -> dict:
         "PROCORE_WEBHOOK_NAMESPACE": _env("PROCORE_WEBHOOK_NAMESPACE", "cbox-procore"),
         "PUBLIC_BASE_URL": public_base_url.rstrip("/"),
         "WEBHOOK_PATH": WEBHOOK_PATH,
-        # Periodic webhook health check + inbox sweep (portal/webhooks/jobs.py), in seconds.
+        # Periodic jobs (portal/periodic.py: the one list), intervals in seconds, 0 = off: webhook health
+        # checks, the webhook inbox sweep and the sync run sweep. Every worker re-arms the schedule at
+        # least every PERIODIC_ARM_EVERY seconds (after a Redis flush or restart it comes back then).
         "WEBHOOK_CHECK_EVERY": int(_env("WEBHOOK_CHECK_EVERY", "1800")),
+        "WEBHOOK_SWEEP_EVERY": int(_env("WEBHOOK_SWEEP_EVERY", "60")),
+        "SYNC_SWEEP_EVERY": int(_env("SYNC_SWEEP_EVERY", "60")),
+        # A full refresh of every active integration (portal/sync/reconcile.py): lost webhooks are normal.
+        "SYNC_RECONCILE_EVERY": int(_env("SYNC_RECONCILE_EVERY", str(6 * 3600))),
+        "PERIODIC_ARM_EVERY": max(1, int(_env("PERIODIC_ARM_EVERY", "60"))),
+        # How long RQ keeps a finished job's result (and its job hash) in Redis, in seconds (RQ's default).
+        "RQ_RESULT_TTL": int(_env("RQ_RESULT_TTL", "500")),
         "STORAGE_DIR": _env("STORAGE_DIR", str(instance_dir / "storage")),
         # cBox blob store backend (portal/cbox/blobstore.py BACKENDS); "filesystem" keeps blobs in STORAGE_DIR,
         # "s3" (chosen by STORAGE_URL=s3://..., see _storage_settings) keeps them in a bucket.

@@ -189,14 +189,26 @@ def _clean_state(request):
 
 def _empty_job_queues(application) -> None:
     """Jobs a test enqueued and never ran would be run by a later test's real worker, against that
-    test's rows (ids come back after the tables are emptied): a stale run_sync(1) took a later test's run 1."""
+    test's rows (ids come back after the tables are emptied): a stale run_sync(1) took a later test's run 1.
+    Scheduled jobs (retries, periodic slots) and the periodic schedule's keys go too (portal/periodic.py):
+    a slot a test ran must not count as already run in the next test."""
     redis = application.extensions.get("redis")
     if redis is None:
         return
     from rq import Queue
+    from rq.registry import ScheduledJobRegistry
 
     for name in application.config["RQ_QUEUES"]:
-        Queue(name, connection=redis).empty()
+        queue = Queue(name, connection=redis)
+        queue.empty()
+        registry = ScheduledJobRegistry(queue=queue)
+        for job_id in registry.get_job_ids():
+            registry.remove(job_id, delete_job=True)
+    # RQ's scheduler lock of a worker a test SIGKILLed outlives it by a minute: the next test's workers
+    # would wait that long for a scheduler.
+    keys = [*redis.scan_iter(match="periodic:*", count=500), *redis.scan_iter(match="rq:scheduler-lock:*")]
+    if keys:
+        redis.delete(*keys)
 
 
 def _forget_procore_budgets(application) -> None:

@@ -1,13 +1,13 @@
 """The audit log: who connected, repaired, started, stopped, removed, confirmed, changed (issue 14)
 
 Revision ID: 0013_audit_log
-Revises: 0010_sync_batches
+Revises: 0012_reconcile_runs
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0013_audit_log'
-down_revision = '0010_sync_batches'
+down_revision = '0012_reconcile_runs'
 branch_labels = None
 depends_on = None
 

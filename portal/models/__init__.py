@@ -3,6 +3,7 @@ from portal.models.audit import AuditEntry
 from portal.models.cbox import (CboxBlob, CboxFile, CboxFileVersion, CboxFolder, CboxFolderEditor,
                                  CboxProject)
 from portal.models.integrations import Integration, SyncBatch, SyncItem, SyncRun
+from portal.models.periodic import PeriodicJobRun
 from portal.models.procore import AccountStatus, ProcoreAccount, ProjectCredential
 from portal.models.tenancy import Company, Role, User
 from portal.models.webhooks import EventStatus, HookCheck, WebhookEvent, WebhookSecret
@@ -10,4 +11,4 @@ from portal.models.webhooks import EventStatus, HookCheck, WebhookEvent, Webhook
 __all__ = ["AccountStatus", "AuditEntry", "CboxBlob", "CboxFile", "CboxFileVersion", "CboxFolder", "CboxFolderEditor",
            "CboxProject", "Company", "ProcoreAccount", "ProjectCredential", "Role", "User",
            "EventStatus", "HookCheck", "WebhookEvent", "WebhookSecret",
-           "Integration", "SyncBatch", "SyncItem", "SyncRun"]
+           "Integration", "SyncBatch", "SyncItem", "SyncRun", "PeriodicJobRun"]

@@ -26,6 +26,7 @@ QUEUED, RUNNING, STOPPING, STOPPED, DONE, FAILED, AWAITING, CANCELLED, SUPERSEDE
     "superseded")
 ACTIVE_RUN_STATUSES = (QUEUED, RUNNING, STOPPING)
 IMPORT, REFRESH, EVENT, EXPORT = "import", "refresh", "event", "export"  # run kinds
+RECONCILE = "reconcile"  # SyncRun.origin of the refreshes the periodic reconciliation starts (portal/sync/reconcile.py)
 # Item (link) statuses: the cBox status icons (SPEC R7). "syncing": a run is writing the item now.
 SYNCED, SYNCING, PENDING, PENDING_DELETION, ERROR = "synced", "syncing", "pending", "pending_deletion", "error"
 SKIPPED = "skipped"  # an export leaves it in cBox on purpose (not an image for Photos, R29): shown "only in cBox"
@@ -66,6 +67,8 @@ class SyncRun(db.Model):
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # import | refresh | event
+    # Who started it: None (a person, an event, a follow-up) or RECONCILE (the periodic reconciliation).
+    origin: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # An "event" run covers only these [resource_name, resource_id] pairs, named by webhook events (R4).
     scope: Mapped[list | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(30), default=QUEUED)
@@ -93,6 +96,12 @@ class SyncRun(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_RUN_STATUSES
+
+    @property
+    def repaired(self) -> int:
+        """What a refresh changed: items created, updated and removed. For a refresh nobody asked for
+        (origin RECONCILE) that is drift the webhook events had not brought."""
+        return (self.imported or 0) + (self.updated or 0) + (self.deleted or 0)
 
 
 class SyncBatch(db.Model):

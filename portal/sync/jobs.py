@@ -3,7 +3,8 @@
 A run is first a row, committed, then enqueued with its id only. The worker claims it with a
 conditional UPDATE (queued -> running), so a duplicate delivery of the same job does nothing.
 The sweeper re-enqueues runs that were committed but never enqueued (a crash in between) and
-runs whose heartbeat went stale (a killed worker): RQ is at-least-once at best.
+runs whose heartbeat went stale (a killed worker): RQ is at-least-once at best. It runs every
+SYNC_SWEEP_EVERY seconds as the periodic job "sync-sweep" (portal/periodic.py).
 """
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ from sqlalchemy.orm import aliased
 
 from portal.extensions import db
 from portal.models import Integration, SyncRun
-from portal.models.integrations import ACTIVE_RUN_STATUSES, EVENT, FAILED, QUEUED, REFRESH, RUNNING, STOPPING
+from portal.models.integrations import ACTIVE_RUN_STATUSES, AWAITING, EVENT, FAILED, QUEUED, RECONCILE, REFRESH, \
+    RUNNING, STOPPED, STOPPING
 from portal.models.tenancy import utcnow
 from portal.sync import removal
 from portal.sync.reasons import run_error
 
 JOB_TIMEOUT = 6 * 3600  # a large import takes minutes to hours; the heartbeat, not RQ, detects death
-SWEEP_EVERY = 60
 MAX_EVENT_REFS = 500  # resources one event run gathers; more at once are a whole refresh
 
 
@@ -42,7 +43,6 @@ def create_run(integration: Integration, kind: str) -> SyncRun:
 
 def enqueue(run: SyncRun) -> None:
     queue().enqueue(run_sync, run.id, job_timeout=JOB_TIMEOUT, description=f"sync run {run.id}")
-    ensure_sweeper()
 
 
 def lock_integration(integration_id: int) -> None:
@@ -68,6 +68,26 @@ def start_run(integration: Integration, kind: str) -> SyncRun:
         db.session.commit()
         return queued
     run = create_run(integration, kind)
+    db.session.commit()  # the row before the job (RELIABILITY 10)
+    enqueue(run)
+    return run
+
+
+def start_reconcile(integration_id: int) -> SyncRun | None:
+    """The periodic reconciliation's full refresh of one integration (origin RECONCILE), made by the
+    same code as "Actualizar" (create_run + enqueue), or None when it is not the reconciliation's to start:
+    a run is already queued, running or stopping (it will settle the integration), one awaits an admin's
+    answer to a large deletion (the admin decides first), or the last run was stopped by a person."""
+    lock_integration(integration_id)  # against a person pressing "Actualizar" at the same moment
+    busy = db.session.scalar(select(SyncRun.id).where(SyncRun.integration_id == integration_id,
+                                                      SyncRun.status.in_((*ACTIVE_RUN_STATUSES, AWAITING))).limit(1))
+    last = db.session.scalar(select(SyncRun.status).where(SyncRun.integration_id == integration_id)
+                             .order_by(SyncRun.id.desc()).limit(1))
+    if busy is not None or last == STOPPED:
+        db.session.commit()
+        return None
+    run = create_run(db.session.get(Integration, integration_id), REFRESH)
+    run.origin = RECONCILE
     db.session.commit()  # the row before the job (RELIABILITY 10)
     enqueue(run)
     return run
@@ -144,7 +164,12 @@ def run_sync(run_id: int) -> str:
     # rows: reloading every row after each commit would double the per-file database work.
     session.expire_on_commit = False
     try:
-        return (ExportRun if run.integration.direction == "export" else Execution)(run).execute()
+        status = (ExportRun if run.integration.direction == "export" else Execution)(run).execute()
+        if run.origin == RECONCILE and run.repaired:
+            current_app.logger.info("reconciliation run %s of integration %s repaired %s items (%s created, "
+                                    "%s updated, %s removed)", run.id, run.integration_id, run.repaired,
+                                    run.imported, run.updated, run.deleted)
+        return status
     except Exception as error:  # noqa: BLE001 - the run must end visible, never stuck in "running"
         db.session.rollback()
         current_app.logger.exception("sync run %s failed", run_id)
@@ -192,16 +217,6 @@ def sweep() -> list[int]:
 
 
 def sweep_job() -> int:
-    """Scheduled every SWEEP_EVERY seconds while runs exist (see ensure_sweeper)."""
-    current_app.extensions["redis"].delete("sync:sweeper")
-    revived = sweep()
-    if db.session.scalar(select(SyncRun.id).where(SyncRun.status.in_(ACTIVE_RUN_STATUSES)).limit(1)):
-        ensure_sweeper()
-    return len(revived)
-
-
-def ensure_sweeper() -> None:
-    """One scheduled sweep at a time (a Redis key), re-armed by the sweep while work remains."""
-    redis = current_app.extensions["redis"]
-    if redis.set("sync:sweeper", "1", nx=True, ex=SWEEP_EVERY * 3):
-        queue().enqueue_in(timedelta(seconds=SWEEP_EVERY), sweep_job, description="sync sweeper")
+    """Left for sweeper jobs scheduled before issue 15 (they no longer re-arm): the sweep is now the
+    periodic job "sync-sweep" (portal/periodic.py)."""
+    return len(sweep())

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from portal import periodic
 from portal.access import roles_required
 from portal.connections.credentials import NoValidCredentials
 from portal.extensions import db
@@ -36,7 +37,18 @@ def index():
     companies = {c.id: c for c in db.session.scalars(select(Company).order_by(Company.name))}
     recent = db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id.desc()).limit(25)).all()
     return render_template("support/index.html", companies=companies, checks=_latest_checks(), recent=recent,
-                           quarantined=timeline.quarantined(), states=states)
+                           quarantined=timeline.quarantined(), states=states, **_periodic())
+
+
+def _periodic() -> dict:
+    """The periodic jobs' last and next runs and faults (portal/periodic.py status), and what the latest
+    reconciliation round repaired so far (portal/sync/reconcile.py)."""
+    from portal.sync.reconcile import repairs_since
+
+    rows = periodic.status()
+    reconcile = next((row for row in rows if row.job.name == "sync-reconcile"), None)
+    started, done, repaired = repairs_since(reconcile.last_started_at if reconcile else None)
+    return {"periodic_rows": rows, "reconcile_round": {"started": started, "done": done, "repaired": repaired}}
 
 
 @bp.route("/companies/<int:company_id>/projects/<int:procore_project_id>")

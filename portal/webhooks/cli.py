@@ -1,6 +1,8 @@
 """`flask webhooks check|repair|sweep|schedule` (SPEC R8; RELIABILITY 10)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
@@ -75,9 +77,14 @@ def sweep_cmd():
 
 @webhooks_cli.command("schedule")
 def schedule_cmd():
-    """Start the periodic job (sweep + health checks; it re-enqueues itself)."""
-    jobs.schedule_periodic()
-    click.echo(f"periodic webhook job scheduled (job id {jobs.PERIODIC_JOB_ID})")
+    """Arm the periodic jobs now (every worker arms them at start and keeps them armed)."""
+    from portal import periodic
+
+    armed = periodic.arm_all()
+    click.echo("The workers schedule the periodic jobs themselves (portal/periodic.py); armed now:")
+    for name, due in armed.items():
+        when = "off" if due is None else datetime.fromtimestamp(due, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        click.echo(f"{name}\t{when}")
 
 
 def register(app) -> None:

@@ -5,17 +5,14 @@ conditional UPDATE, so a duplicate job (the sweeper, a replay) does nothing
 (RELIABILITY 10, 12). A failing apply retries on RETRY_SCHEDULE, then ends `failed`
 with its error visible (RELIABILITY 16).
 
-The periodic job (`periodic`) sweeps and re-checks every linked company's hooks, then
-re-enqueues itself with `enqueue_in` under a fixed job id (so there is only ever one
-chain); the worker runs RQ's scheduler (`worker.work(with_scheduler=True)`).
-Start the chain once with `flask webhooks schedule`.
+The inbox sweep (`sweep`) and the hook health checks run as periodic jobs declared in
+portal/periodic.py, scheduled by RQ's scheduler (issue 15).
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from portal.extensions import db
@@ -28,10 +25,6 @@ RETRY_SCHEDULE = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 STALE_AFTER = timedelta(minutes=2)       # received but no worker picked it up (lost enqueue)
 STUCK_AFTER = timedelta(minutes=30)      # claimed but never finished (worker killed)
-PERIODIC_JOB_ID = "webhooks-periodic"
-PERIODIC_EVERY = timedelta(minutes=30)     # hook health checks of every linked company
-SWEEP_JOB_ID = "webhooks-sweep"
-SWEEP_EVERY = timedelta(minutes=1)         # lost enqueues wait at most about STALE_AFTER + this
 
 
 def _now() -> datetime:
@@ -103,38 +96,3 @@ def sweep() -> int:
 def replay(event: WebhookEvent) -> None:
     """Support's "re-run processing": back to received, then enqueue. The caller commits first."""
     event.status, event.error, event.outcome, event.next_attempt_at = EventStatus.RECEIVED, None, None, None
-
-
-def periodic() -> None:
-    from portal.webhooks.companies import check_all_companies
-
-    try:
-        check_all_companies(checked_by="periodic")
-    finally:
-        _schedule_checks()
-
-
-def periodic_sweep() -> None:
-    """The inbox sweeper on its own short chain: a delivery whose enqueue failed (Redis slow or
-    down at that moment) is processed within minutes, not at the next health check."""
-    try:
-        sweep()
-    finally:
-        _schedule_sweep()
-
-
-def _schedule_checks(delay: timedelta | None = None) -> None:
-    every = delay or timedelta(seconds=current_app.config.get("WEBHOOK_CHECK_EVERY", PERIODIC_EVERY.total_seconds()))
-    inbox.queue().enqueue_in(every, "portal.webhooks.jobs.periodic", job_id=PERIODIC_JOB_ID,
-                             job_timeout=1800)
-
-
-def _schedule_sweep() -> None:
-    every = timedelta(seconds=current_app.config.get("WEBHOOK_SWEEP_EVERY", SWEEP_EVERY.total_seconds()))
-    inbox.queue().enqueue_in(every, "portal.webhooks.jobs.periodic_sweep", job_id=SWEEP_JOB_ID, job_timeout=600)
-
-
-def schedule_periodic(delay: timedelta | None = None) -> None:
-    """Arm both chains (fixed job ids: arming twice replaces, never duplicates)."""
-    _schedule_checks(delay)
-    _schedule_sweep()

@@ -3,55 +3,15 @@ a new worker finishes it: the tree equals Procore's, no duplicate row, no partia
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.cbox.blobstore import get_blob_store
-from tests.conftest import ROOT
 from tests.sync.helpers import Procore, cbox_tree, make_world
 from tests.sync.test_import_documents import procore_folder, start
-
-
-def _worker(app, tmp_path, name):
-    from portal import redis_conn
-
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "REDIS_URL": redis_conn.resolve_url(app.config), "INSTANCE_DIR": app.config["INSTANCE_DIR"],
-           "STORAGE_DIR": app.config["STORAGE_DIR"], "PROCORE_API_URL": app.config["PROCORE_API_URL"],
-           "PROCORE_LOGIN_URL": app.config["PROCORE_LOGIN_URL"], "PROCORE_REQUESTS_PER_SECOND": "50",
-           "PROCORE_BURST": "50", "PORTAL_ENV": "testing"}
-    for name in ("STORAGE_URL", "S3_ENDPOINT_URL", "S3_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        if app.config.get(name):  # the S3 store pass: the worker writes to the same bucket
-            env[name] = app.config[name]
-    log = open(tmp_path / f"{name}.log", "wb")
-    return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # its own group: the kill reaches the forked work horse too
-
-
-def _kill(process) -> None:
-    """SIGKILL the worker and its work horse (RQ moves the horse to its own session, so a group kill
-    would miss it)."""
-    import psutil
-
-    victims = [process.pid] + [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
-    for pid in victims:
-        os.kill(pid, signal.SIGKILL)
-    process.wait()
-
-
-def _wait(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.workers import _kill, _wait, _worker  # noqa: F401 - test_scale_out imports them from here
 
 
 def _run(app, db, run_id):

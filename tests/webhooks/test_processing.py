@@ -91,10 +91,13 @@ def test_flask_webhooks_sweep_cli(app, stored):
     assert result.exit_code == 0 and "re-enqueued 0 event(s)" in result.output
 
 
-def test_periodic_chains_are_armed_once_and_the_sweep_rearms_itself(app, db, stored):
-    """The sweeper runs on its own one-minute chain (a lost enqueue waits minutes, not the
-    30-minute health-check period); arming twice replaces the jobs instead of adding more."""
+def test_periodic_jobs_are_armed_once_and_the_sweep_rearms_itself(app, db, stored):
+    """The sweeper runs as its own one-minute periodic job (a lost enqueue waits minutes, not the
+    30-minute health-check period); arming twice schedules each periodic job once, and a sweep slot
+    arms the next one (issue 15: one slot job per period, portal/periodic.py; RELIABILITY 10)."""
     from rq.registry import ScheduledJobRegistry
+
+    from portal import periodic
 
     queue = Queue("default", connection=app.extensions["redis"])
     queue.empty()
@@ -102,13 +105,16 @@ def test_periodic_chains_are_armed_once_and_the_sweep_rearms_itself(app, db, sto
     for job_id in registry.get_job_ids():
         registry.remove(job_id, delete_job=True)
     with app.app_context():
-        jobs.schedule_periodic()
-        jobs.schedule_periodic()
-        assert sorted(registry.get_job_ids()) == sorted([jobs.PERIODIC_JOB_ID, jobs.SWEEP_JOB_ID])
+        periodic.arm_all()
+        periodic.arm_all()
+        names = sorted(job_id.split("_")[1] for job_id in registry.get_job_ids())
+        assert names == sorted(job.name for job in periodic.PERIODIC if job.every())  # one slot each
+        assert "webhooks-sweep" in names and "webhooks-health" in names
         row = db.session.get(WebhookEvent, stored)
         row.received_at = datetime.now(timezone.utc) - timedelta(minutes=5)
         db.session.commit()
-        registry.remove(jobs.SWEEP_JOB_ID, delete_job=True)
-        jobs.periodic_sweep()
-        assert jobs.SWEEP_JOB_ID in registry.get_job_ids()  # re-armed
+        sweep_id = next(job_id for job_id in registry.get_job_ids() if job_id.startswith("periodic_webhooks-sweep_"))
+        registry.remove(sweep_id, delete_job=True)
+        periodic.run("webhooks-sweep", int(sweep_id.rsplit("_", 1)[1]))
+        assert any(job_id.startswith("periodic_webhooks-sweep_") for job_id in registry.get_job_ids())  # re-armed
         assert len(queue) == 1  # the lost event went back on the queue
