@@ -124,3 +124,14 @@ def _register_hooks(app: Flask) -> None:
         if whole < 3600:
             return f"{whole // 60} min {whole % 60:02d} s"
         return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+    @app.template_filter("size")
+    def size(count: float) -> str:
+        """Bytes in human units with the locale's decimal mark: "950 B", "12,3 kB", "4,1 MB", "1,2 GB"."""
+        from flask_babel import format_decimal
+
+        count = max(float(count or 0), 0.0)
+        for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+            if count >= scale:
+                return f"{format_decimal(round(count / scale, 1))} {unit}"
+        return f"{int(count)} B"

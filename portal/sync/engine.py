@@ -124,6 +124,7 @@ class Execution:
         """List and copy with one account; True when the listing was complete."""
         run = self.run
         run.files_total = run.files_done = run.bytes_total = run.bytes_done = run.skipped = run.failed = 0
+        run.listing_complete = False  # while listing, the page shows "N found", never a percentage (D1)
         self.sightings, self.folders, self.account = removal.Sightings(), {}, account
         app, workers = current_app._get_current_object(), current_app.config.get("SYNC_DOWNLOAD_THREADS", 8)
         db.session.commit()
@@ -131,6 +132,10 @@ class Execution:
         with SharedFetcher(app, run.id, account.id, self.target, self.mapper, workers) as fetcher:
             with Listing(app, account.id, self.target, self.mapper, self.refs) as listing:
                 complete = self.walk(listing, fetcher)
+            # The total stops moving: from here the page shows a percentage. finish() sets the flag's
+            # final meaning (a complete listing, which alone may decide deletions).
+            run.listing_complete = complete
+            db.session.commit()
             fetcher.flush()
             while fetcher.pending:
                 self.wait(fetcher)

@@ -124,6 +124,7 @@ class ExportRun:
         tasks = [task for entry in entries if entry.kind == "file" for task in [self.plan(entry)] if task]
         self.run.files_total = len(tasks) + self.run.skipped
         self.run.bytes_total = sum(task.size for task in tasks)
+        self.run.listing_complete = True  # the total is known: the page shows a percentage from now on
         self.write(tasks)
 
     def parent_of(self, entry) -> int:

@@ -138,8 +138,13 @@ class RunView:
         return self.run.bytes_done / self.seconds if self.run and self.seconds else 0.0
 
     @property
+    def listing(self) -> bool:
+        """The run is still listing: its total grows, so neither a percentage nor a time left is shown."""
+        return self.active and not self.run.listing_complete
+
+    @property
     def eta(self) -> int | None:
-        if not self.active or not self.rate:
+        if not self.active or self.listing or not self.rate:
             return None
         return int(max(self.run.bytes_total - self.run.bytes_done, 0) / self.rate)
 

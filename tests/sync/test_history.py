@@ -201,3 +201,46 @@ def test_pause_resume_and_remove_keep_the_copies(app, db, procore_sandbox, world
     assert cbox_tree(app, db, folder_id) == before and len(before) >= len(files)
     assert "Integración eliminada" in signed_in.get("/integrations/").get_data(as_text=True)
     assert signed_in.get(f"/integrations/{integration_id}").status_code == 404
+
+
+@pytest.mark.keeps_sandbox
+def test_progress_while_listing_shows_what_was_found_then_a_stable_total(app, db, procore_sandbox, world, signed_in,
+                                                                         monkeypatch):
+    """D1, issue 14: while the listing runs the page says "Listando… N encontrados" with no percentage and no
+    time left; once the listing ends (recorded by the engine before the last downloads) the total is stable
+    and the percentage shows; sizes and rates in the locale's units."""
+    from portal.models import SyncRun
+    from portal.sync.batches import SharedFetcher
+
+    procore = Procore(procore_sandbox, world)
+    root = procore.root()
+    integration_id, run_id = start(app, db, world, folders=[root["id"]])
+    with app.app_context():
+        run = db.session.get(SyncRun, run_id)
+        run.status, run.files_total, run.files_done, run.bytes_done = "running", 7, 2, 1_234_567
+        db.session.commit()
+    page = signed_in.get(f"/integrations/{integration_id}").get_data(as_text=True)
+    assert "Listando… 7 archivos encontrados hasta ahora" in page and "1,2 MB" in page
+    assert '<progress class="progress-bar" value=' not in page and "2 / 7" not in page
+
+    seen = []
+    flush = SharedFetcher.flush
+
+    def flushed(self):  # called once the listing has ended, before the last downloads are awaited
+        with app.app_context():
+            seen.append(db.session.get(SyncRun, run_id).listing_complete)
+        return flush(self)
+
+    monkeypatch.setattr(SharedFetcher, "flush", flushed)
+    with app.app_context():
+        run = db.session.get(SyncRun, run_id)
+        run.status, run.files_total, run.files_done, run.bytes_done = "queued", 0, 0, 0
+        db.session.commit()
+    assert run_job(app, run_id) == "done" and seen == [True]
+    with app.app_context():
+        run = db.session.get(SyncRun, run_id)
+        run.status = "running"  # as the page saw it between the listing's end and the run's
+        db.session.commit()
+        total = run.files_total
+    page = signed_in.get(f"/integrations/{integration_id}").get_data(as_text=True)
+    assert "Listando" not in page and f"{total} / {total}" in page and 'value="100"' in page
