@@ -16,6 +16,8 @@ from portal.extensions import db
 from portal.forms import EmptyForm
 from portal.models import Company, EventStatus, HookCheck, Role, WebhookEvent
 from portal.procore import ProcoreError
+from portal.sync import states as sync_states
+from portal.sync.progress import TOOL_LABELS
 from portal.sync.reasons import procore_problem
 from portal.webhooks import health, inbox, jobs, states, timeline
 from portal.webhooks.companies import company_client
@@ -68,7 +70,9 @@ def project(company_id: int, procore_project_id: int):
         if isinstance(problem, ProcoreError):  # Procore's message is English: a sentence, the text folded away
             problem, problem_detail = procore_problem(problem), str(problem)[:300]
     return render_template("support/project.html", company=company, project_id=procore_project_id, check=check,
-                           entries=timeline.merge(events, deliveries), problem=problem,
+                           entries=timeline.merge(events, deliveries,
+                                                  timeline.our_runs(company.id, procore_project_id)),
+                           problem=problem, sync=sync_states.page_helpers(), tools=TOOL_LABELS,
                            problem_detail=problem_detail, last_event=next(
                                iter(events), None), quarantined=[e for e in events if e.status == "quarantined"],
                            states=states, form=EmptyForm(), replayable=REPLAYABLE)

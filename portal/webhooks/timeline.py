@@ -1,4 +1,5 @@
-"""Support's view of one project: our receiver log merged with Procore's delivery log.
+"""Support's view of one project: our receiver log merged with Procore's delivery log and the
+project's sync runs (a failed run shows beside the events before it, issue 14).
 
 Procore's deliveries are read live with a company credential (support has no Procore
 login, SPEC "Who uses it"); our rows come from the inbox. Neither side shows a secret:
@@ -12,7 +13,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import EventStatus, WebhookEvent
+from portal.models import EventStatus, Integration, SyncRun, WebhookEvent
 from portal.procore import PaginationIncomplete, ProcoreError
 
 MAX_ROWS = 60
@@ -23,7 +24,7 @@ class Entry:
     """One line of the timeline; the page names every code (portal/webhooks/states.py)."""
 
     at: datetime | None
-    source: str  # "procore" (a delivery attempt) or "portal" (a row in our inbox)
+    source: str  # "procore" (a delivery attempt), "portal" (a row in our inbox) or "run" (a sync run)
     resource: str | None  # what the event is about: resource name and event type, as Procore says them
     event_type: str | None
     status: str  # an inbox status (portal) or a delivery outcome (procore)
@@ -33,6 +34,7 @@ class Entry:
     outcome: str | None = None  # portal rows: what processing did, why it was not processed, why it failed
     reason: str | None = None
     error: str | None = None
+    run: SyncRun | None = None  # "run" rows: the run, with its integration
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -45,6 +47,13 @@ def our_events(company_id: int, project_id: int, limit: int = MAX_ROWS) -> list[
     return db.session.scalars(select(WebhookEvent).where(
         WebhookEvent.company_id == company_id, WebhookEvent.procore_project_id == project_id)
         .order_by(WebhookEvent.id.desc()).limit(limit)).all()
+
+
+def our_runs(company_id: int, project_id: int, limit: int = MAX_ROWS) -> list[SyncRun]:
+    """The project's latest sync runs, every integration of the company on it (imports and exports)."""
+    return db.session.scalars(select(SyncRun).join(Integration, Integration.id == SyncRun.integration_id).where(
+        Integration.company_id == company_id, Integration.procore_project_id == project_id)
+        .order_by(SyncRun.id.desc()).limit(limit)).all()
 
 
 def quarantined(company_id: int | None = None, limit: int = 20) -> list[WebhookEvent]:
@@ -70,8 +79,10 @@ def procore_deliveries(client, pcid: int, project_id: int, hook_id: int | None) 
     return seen[-MAX_ROWS:], None
 
 
-def merge(events: list[WebhookEvent], deliveries: list) -> list[Entry]:
-    entries = [Entry(_aware(e.received_at), "portal", e.resource_name, e.event_type, e.status,
+def merge(events: list[WebhookEvent], deliveries: list, runs: list[SyncRun] = ()) -> list[Entry]:
+    entries = [Entry(_aware(run.started_at or run.created_at), "run", None, None, run.status, run=run)
+               for run in runs]
+    entries += [Entry(_aware(e.received_at), "portal", e.resource_name, e.event_type, e.status,
                      event_key=e.event_key, event_id=e.id, outcome=e.outcome, reason=e.reason, error=e.error)
                for e in events]
     for d in deliveries:

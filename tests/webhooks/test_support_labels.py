@@ -52,3 +52,37 @@ def test_support_timeline_and_events_read_in_spanish(app, db, client, login_as, 
     index = _visible(client.get("/support/").get_data(as_text=True))
     assert "una importación" in index and "Archivos del proyecto · creación" in index
     assert "sync_queued" not in index and "Project Files" not in index and "RuntimeError" not in index
+
+
+def test_the_projects_sync_runs_show_in_the_timeline_beside_its_events(app, db, client, login_as, make_company,
+                                                                       make_user):
+    """Issue 14: a failed sync run shows in support's timeline among the project's events, with its state
+    and reason in Spanish (the stored English folded) and a link to its details; another project's runs
+    do not show."""
+    from datetime import datetime, timedelta, timezone
+
+    from portal.models import EventStatus, Integration, SyncRun, WebhookEvent
+
+    company = make_company()
+    login_as(make_user("soporte@cbox.test", "support"))
+    at = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
+    save(app, db, WebhookEvent(event_key="ev1", company_id=company.id, procore_project_id=77, status=EventStatus.DONE,
+                               resource_name="Project Files", event_type="update", outcome="sync_queued",
+                               received_at=at))
+    ours = save(app, db, Integration(company_id=company.id, cbox_folder_id=1, procore_company_id=7,
+                                     procore_project_id=77, procore_project_name="Obra Norte", selections={}))
+    other = save(app, db, Integration(company_id=company.id, cbox_folder_id=1, procore_company_id=7,
+                                      procore_project_id=78, procore_project_name="Obra Sur", selections={}))
+    failed = save(app, db, SyncRun(integration_id=ours.id, kind="event", status="failed",
+                                   started_at=at + timedelta(seconds=2), finished_at=at + timedelta(seconds=3),
+                                   error="Procore could not be listed: Procore unreachable (ConnectionError)"))
+    save(app, db, SyncRun(integration_id=other.id, kind="import", status="done", started_at=at))
+    page = client.get(f"/support/companies/{company.id}/projects/77").get_data(as_text=True)
+    visible = _visible(page)
+    assert "Ejecución de sincronización" in visible and f"#{failed.id}" in visible and "Fallida" in visible
+    assert f"/integrations/{ours.id}/runs/{failed.id}" in page
+    assert "Procore unreachable" not in visible and "Procore unreachable" in page  # folded, not hidden
+    timeline = visible[visible.index('<table class="table timeline">'):]
+    assert timeline.index(f"#{failed.id}") < timeline.index("Archivos del proyecto · modificación")  # newest first
+    assert visible.count("Ejecución de sincronización") == 1  # Obra Sur's run is not this project's
+    assert client.get(f"/integrations/{ours.id}/runs/{failed.id}").status_code == 200  # the link leads somewhere
