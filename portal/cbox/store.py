@@ -297,3 +297,21 @@ def children(folder: CboxFolder) -> tuple[list[CboxFolder], list[CboxFile]]:
     files = db.session.scalars(select(CboxFile).where(CboxFile.folder_id == folder.id)
                                .order_by(CboxFile.name_key)).all()
     return list(folders), list(files)
+
+
+_BELOW = text("""
+WITH RECURSIVE tree(id) AS (
+    SELECT id FROM cbox_folders WHERE parent_id = :folder_id
+  UNION ALL
+    SELECT f.id FROM cbox_folders f JOIN tree ON f.parent_id = tree.id
+)
+SELECT (SELECT COUNT(*) FROM tree),
+       (SELECT COUNT(*) FROM cbox_files WHERE folder_id = :folder_id OR folder_id IN (SELECT id FROM tree))
+""")
+
+
+def count_below(folder: CboxFolder) -> tuple[int, int]:
+    """(folders, files) anywhere below `folder`: what deleting it removes with it."""
+    _check_folder(folder)
+    folders, files = db.session.execute(_BELOW, {"folder_id": folder.id}).one()
+    return int(folders), int(files)

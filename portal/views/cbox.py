@@ -21,7 +21,7 @@ from portal.cbox import permissions, store, web
 from portal.cbox.blobstore import get_blob_store
 from portal.cbox.errors import CboxError
 from portal.extensions import db
-from portal.models import CboxFolder, CboxProject, Company, Role
+from portal.models import CboxFile, CboxFolder, CboxProject, Company, Role
 from portal.sync import exports, progress, states
 from portal.sync.mapper import TOOLS
 
@@ -161,10 +161,12 @@ def upload(folder_id: int):
     return web.back_to(folder)
 
 
-@bp.post("/files/<int:file_id>/versions")
+@bp.route("/files/<int:file_id>/versions", methods=["GET", "POST"])
 @roles_required(Role.ADMIN, Role.MEMBER)
 def new_version(file_id: int):
     file = web.editable(web.file_or_404(file_id))
+    if request.method == "GET":
+        return _action_page("version", file)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Choose the file with the new version."), "error")
@@ -183,11 +185,13 @@ def download(file_id: int):
     return web.send_current_version(web.file_or_404(file_id))
 
 
-@bp.post("/folders/<int:folder_id>/rename", endpoint="rename")
-@bp.post("/files/<int:file_id>/rename", endpoint="rename")
+@bp.route("/folders/<int:folder_id>/rename", methods=["GET", "POST"], endpoint="rename")
+@bp.route("/files/<int:file_id>/rename", methods=["GET", "POST"], endpoint="rename")
 @roles_required(Role.ADMIN, Role.MEMBER)
 def rename(folder_id: int | None = None, file_id: int | None = None):
     item = web.editable(web.item_or_404(folder_id, file_id))
+    if request.method == "GET":
+        return _action_page("rename", item)
     with web.flashing_errors():
         store.rename(item, request.form.get("name", ""))
         db.session.commit()
@@ -217,11 +221,14 @@ def move(folder_id: int | None = None, file_id: int | None = None):
                            crumbs=web.ancestors(web.parent_of(item))), (400 if request.method == "POST" else 200)
 
 
-@bp.post("/files/<int:file_id>/delete", endpoint="delete")
-@bp.post("/folders/<int:folder_id>/delete", endpoint="delete")
+@bp.route("/files/<int:file_id>/delete", methods=["GET", "POST"], endpoint="delete")
+@bp.route("/folders/<int:folder_id>/delete", methods=["GET", "POST"], endpoint="delete")
 @roles_required(Role.ADMIN, Role.MEMBER)
 def delete(folder_id: int | None = None, file_id: int | None = None):
+    """GET: what would go, asked first (issue 14); POST: delete it."""
     item = web.editable(web.item_or_404(folder_id, file_id))
+    if request.method == "GET":
+        return _action_page("delete", item, contents=store.count_below(item) if folder_id is not None else None)
     parent, name = web.parent_of(item), item.name
     with web.flashing_errors():
         affected = exports.covering_item(item)  # an exported item leaves Procore too (R25 while offline)
@@ -230,6 +237,14 @@ def delete(folder_id: int | None = None, file_id: int | None = None):
         exports.queue(affected)
         flash(_("%(name)s deleted.", name=name), "success")
     return web.back_to(parent or item)
+
+
+def _action_page(action: str, item, **extra):
+    """The page behind a "⋯" menu entry: rename, upload a new version or confirm a deletion."""
+    is_file = isinstance(item, CboxFile)
+    return render_template("cbox/action.html", action=action, item=item, is_file=is_file,
+                           crumbs=web.ancestors(web.parent_of(item)) if web.parent_of(item) else [],
+                           exported=bool(exports.covering_item(item)), **extra)
 
 
 @bp.cli.command("gc")

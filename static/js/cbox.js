@@ -43,3 +43,21 @@
     });
   });
 })();
+/* Right-click on a row opens the same ⋯ menu as its button (issue 14); Shift+right-click keeps the
+   browser's own menu. */
+(function () {
+  "use strict";
+  document.addEventListener("contextmenu", function (evt) {
+    if (evt.shiftKey || !evt.target.closest) return;
+    var row = evt.target.closest("tr");
+    var menu = row ? row.querySelector("details.cbox-menu") : null;
+    if (!menu) return;
+    evt.preventDefault();
+    document.querySelectorAll("details.cbox-menu[open]").forEach(function (other) {
+      if (other !== menu) other.removeAttribute("open");
+    });
+    menu.setAttribute("open", "");
+    var first = menu.querySelector("[role=menuitem]");
+    if (first) first.focus();
+  });
+})();

@@ -78,8 +78,10 @@ def test_folder_view_upload_status_icons_and_menu(app, live_server, page, consol
     assert menu.get_by_role("menuitem", name="Importar desde… › Procore").count() == 0  # only categorized folders
     page.screenshot(path=str(screenshots / "cbox-02-folder-menu.png"), full_page=True)
 
-    menu.get_by_label("Nuevo nombre").fill("Planos definitivos")
-    menu.get_by_role("button", name="Renombrar").click()
+    assert menu.locator("form input[type=text], form input[type=file]").count() == 0  # actions, not raw forms
+    menu.get_by_role("menuitem", name="Renombrar…").click()
+    page.get_by_label("Nuevo nombre").fill("Planos definitivos")
+    page.get_by_role("button", name="Renombrar").click()
     page.get_by_text("Renombrado a Planos definitivos.").wait_for()
     page.get_by_role("navigation", name="Ruta de navegación").get_by_role("link", name="Torre Sur").click()
     page.get_by_role("heading", name="Quién puede editar").wait_for()

@@ -193,3 +193,32 @@ def test_status_icons_reasons_and_menu(app, db, client, login_as, world, make_ac
     sub_page = client.get(f"/cbox/folders/{procore_id}").get_data(as_text=True).replace("\n", " ")
     assert re.search(r'cbox-status-pending"[^>]*title="Pendiente: No hay credenciales de Procore válidas', sub_page)
     assert "Volver a conectar Procore</a>" in sub_page and 'href="/connections"' in sub_page
+
+
+def test_the_menu_offers_actions_and_a_deletion_is_asked_first(app, db, client, login_as, world):
+    """Issue 14: the ⋯ menu leads to pages (no raw form in it); deleting a folder first says what goes with
+    it; only the POST from that page deletes; rename and new version have their own pages."""
+    login_as(world["admin"])
+    _upload(client, world["sub"], [("uno.pdf", b"%PDF 1"), ("dos.pdf", b"%PDF 2")])
+    with app.app_context():
+        inner = store.create_folder(db.session.get(CboxFolder, world["sub"]), "Anexos")
+        db.session.commit()
+        inner_id = inner.id
+    _upload(client, inner_id, [("tres.pdf", b"%PDF 3")])
+    page = client.get(f"/cbox/folders/{world['docs']}").get_data(as_text=True)
+    menus = re.findall(r'<details class="cbox-menu">.*?</details>', page, flags=re.S)
+    assert menus and not any('type="text"' in menu or 'type="file"' in menu for menu in menus)
+    assert f'href="/cbox/folders/{world["sub"]}/delete"' in page and "Eliminar…" in page
+
+    confirm = client.get(f"/cbox/folders/{world['sub']}/delete").get_data(as_text=True)
+    assert "¿Eliminar Contratos?" in confirm and "1 carpeta, 3 archivos" in confirm
+    assert "No se puede deshacer" in confirm
+    with app.app_context():
+        assert db.session.get(CboxFolder, world["sub"]) is not None  # asking deletes nothing
+    file_id = _files(app, db, world["sub"])["uno.pdf"][0]
+    assert "Nuevo nombre" in client.get(f"/cbox/files/{file_id}/rename").get_data(as_text=True)
+    assert "Nueva versión de uno.pdf" in client.get(f"/cbox/files/{file_id}/versions").get_data(as_text=True)
+    assert "El archivo y todas sus versiones" in client.get(f"/cbox/files/{file_id}/delete").get_data(as_text=True)
+    assert _post(client, f"/cbox/folders/{world['sub']}/delete").status_code == 302
+    with app.app_context():
+        assert db.session.get(CboxFolder, world["sub"]) is None

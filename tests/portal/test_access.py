@@ -97,6 +97,10 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     **{("cbox." + name, "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
                                   "member_a": FORBID}
        for name in ("create_folder", "upload", "new_version", "rename", "delete")},
+    # The pages behind the ⋯ menu's entries (issue 14): a form, or what a deletion removes, asked first.
+    **{("cbox." + name, "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": FORBID,
+                                 "member_a": FORBID}
+       for name in ("new_version", "rename", "delete")},
     # Integrations (issue 6 part B). new/tree/create/refresh take folder_id as a query/form value: without
     # one of the user's own Documentos folders they answer 404 (tests/sync/test_integration_views.py
     # covers the pages with a folder).
