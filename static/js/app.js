@@ -23,4 +23,11 @@
         : "No se puede contactar el portal. Revise su conexión e intente de nuevo.";
     }
   });
+  // Narrow screens: the navigation opens and closes behind the "Menú" button (CSS hides it).
+  document.addEventListener("click", function (evt) {
+    var toggle = evt.target.closest ? evt.target.closest(".nav-toggle") : null;
+    if (!toggle) return;
+    var open = toggle.closest(".topbar").classList.toggle("nav-open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
 })();

@@ -67,8 +67,15 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     assert row.get_by_text("Nunca").count() == 0  # the retry ended done: a last successful sync is shown
     page.screenshot(path=str(screenshots / "64-integrations-list.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
+    assert not page.locator("#mainnav").is_visible()  # collapsed behind "Menú"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
     page.screenshot(path=str(screenshots / "65-integrations-list-390px.png"), full_page=True)
+    page.get_by_role("button", name="☰ Menú").click()
+    assert page.locator("#mainnav").get_by_role("link", name="Auditoría").is_visible()
+    page.screenshot(path=str(screenshots / "69-navigation-390px-open.png"))
+    page.get_by_role("button", name="☰ Menú").click()
     page.set_viewport_size({"width": 1366, "height": 900})
+    assert page.locator("#mainnav").is_visible()
 
     row.get_by_role("button", name="Pausar").click()
     row = page.locator("tbody tr", has_text=PROJECT).first
