@@ -213,6 +213,25 @@ def load_config(env: str | None = None) -> dict:
         "SYNC_DELETE_CONFIRM_RATIO": float(_env("SYNC_DELETE_CONFIRM_RATIO", "0.10")),
         "SYNC_DELETE_CONFIRM_MIN_TOTAL": int(_env("SYNC_DELETE_CONFIRM_MIN_TOTAL", "50")),
     })
+    # Alerts (issue 14, portal/alerts.py): mail to the company's admins. Without SMTP_HOST no mail is
+    # sent; the alerts still show in the portal's header. ALERT_MAIL_EVERY: how often the periodic job
+    # sends what is due; ALERT_DIGEST_HOUR: the UTC hour of the daily digest.
+    smtp_port = _env("SMTP_PORT", "25")
+    if not smtp_port.isdigit() or not 0 < int(smtp_port) < 65536:
+        raise ConfigError(f"SMTP_PORT must be a TCP port number, not {smtp_port!r}")
+    digest_hour = _env("ALERT_DIGEST_HOUR", "7")
+    if not digest_hour.isdigit() or not 0 <= int(digest_hour) <= 23:
+        raise ConfigError(f"ALERT_DIGEST_HOUR must be an hour from 0 to 23 (UTC), not {digest_hour!r}")
+    config.update({
+        "SMTP_HOST": _env("SMTP_HOST"),
+        "SMTP_PORT": int(smtp_port),
+        "SMTP_USER": _env("SMTP_USER"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_STARTTLS": _bool("SMTP_STARTTLS", False),
+        "MAIL_FROM": _env("MAIL_FROM", "cbox-procore@localhost"),
+        "ALERT_MAIL_EVERY": int(_env("ALERT_MAIL_EVERY", "60")),
+        "ALERT_DIGEST_HOUR": int(digest_hour),
+    })
     # Webhook receiver (RELIABILITY 6): the longest a delivery waits on Redis before leaving the
     # enqueue to the sweeper; SQLite only: SQLITE_SYNCHRONOUS=FULL fsyncs every commit (default NORMAL, WAL).
     # No database transaction stays open across a network call (portal/db_boundary.py): on, a pending

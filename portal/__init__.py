@@ -82,13 +82,13 @@ def _select_locale() -> str:
 
 def _register_blueprints(app: Flask) -> None:
     from portal import webhooks
-    from portal.views import (audit, auth, cbox, companies, dashboard, exports, integrations, procore, projects,
-                              runs, support, users)
+    from portal.views import (alerts, audit, auth, cbox, companies, dashboard, exports, integrations, procore,
+                              projects, runs, support, users)
 
     # runs and cbox last: their remove/delete routes must come after every route that uses their ids
     # (test_access walks in order).
-    for module in (auth, dashboard, users, companies, procore, projects, support, audit, integrations, exports, runs,
-                   cbox):
+    for module in (auth, dashboard, users, companies, procore, projects, support, audit, alerts, integrations,
+                   exports, runs, cbox):
         app.register_blueprint(module.bp)
     webhooks.init_app(app)  # receiver, webhook pages, `flask webhooks`
 
@@ -102,9 +102,19 @@ def _register_hooks(app: Flask) -> None:
 
     @app.context_processor
     def layout_context():
+        from flask import has_request_context
         from flask_babel import get_locale
+        from flask_login import current_user
 
+        if not has_request_context():  # a mail rendered by a job: no page layout
+            return {}
+        alert_count = 0
+        if current_user and current_user.is_authenticated and current_user.company_id is not None:
+            from portal.alerts import recent_count
+
+            alert_count = recent_count(current_user.company_id)
         return {
+            "alert_count": alert_count,
             "languages": app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
             "is_htmx": bool(request.headers.get("HX-Request")),

@@ -92,6 +92,8 @@ PERIODIC: tuple[Periodic, ...] = (
     # A full refresh of every active integration (RELIABILITY 9, SPEC R4, R7): it only queues the runs.
     Periodic("sync-reconcile", "SYNC_RECONCILE_EVERY", "portal.sync.reconcile.reconcile_all",
              _l("Integration reconciliation"), timeout=1800),
+    # Alert mails to company admins: immediate ones, and the daily digest once its hour has come (issue 14).
+    Periodic("alerts-mail", "ALERT_MAIL_EVERY", "portal.alerts.send_due", _l("Alert mails"), timeout=600),
 )
 BY_NAME = {job.name: job for job in PERIODIC}
 

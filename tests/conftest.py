@@ -428,3 +428,31 @@ def screenshots():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     return folder
+
+
+@pytest.fixture
+def smtp_server(app, monkeypatch):
+    """A real SMTP server (aiosmtpd) on loopback; the app mails through it. Yields the list of messages
+    received (email.message.EmailMessage), in order."""
+    import email
+    import email.policy
+
+    from aiosmtpd.controller import Controller
+
+    received: list = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+            message = email.message_from_bytes(envelope.original_content or envelope.content,
+                                               policy=email.policy.default)
+            received.append(message)
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", controller.port)
+    try:
+        yield received
+    finally:
+        controller.stop()

@@ -25,12 +25,12 @@ from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from portal import db_boundary
 from portal.connections import crypto
 from portal.extensions import db
-from portal.models import AccountStatus, ProcoreAccount, ProjectCredential
+from portal.models import AccountStatus, Alert, ProcoreAccount, ProjectCredential
 from portal.procore import CredentialStoreError, ProcoreAuthError, ProcoreClient, TokenPair
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,10 @@ class DbCredential:
             account.status = AccountStatus.NEEDS_REAUTH
             account.last_error = reason[:500]
             account.last_error_at = datetime.now(timezone.utc)
+            # The admins hear of it with the same commit (issue 14); this write has a session of its own.
+            object_session(account).add(Alert(company_id=account.company_id, kind="auth_lost",
+                                              subject=account.procore_login, link="/connections",
+                                              params={"login": account.procore_login}))
             return True
 
         try:

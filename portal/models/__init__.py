@@ -1,4 +1,5 @@
 """Database models. Import from here: `from portal.models import User, Company`."""
+from portal.models.alerts import Alert
 from portal.models.audit import AuditEntry
 from portal.models.cbox import (CboxBlob, CboxFile, CboxFileVersion, CboxFolder, CboxFolderEditor,
                                  CboxProject)
@@ -8,7 +9,7 @@ from portal.models.procore import AccountStatus, ProcoreAccount, ProjectCredenti
 from portal.models.tenancy import Company, Role, User
 from portal.models.webhooks import EventStatus, HookCheck, WebhookEvent, WebhookSecret
 
-__all__ = ["AccountStatus", "AuditEntry", "CboxBlob", "CboxFile", "CboxFileVersion", "CboxFolder", "CboxFolderEditor",
-           "CboxProject", "Company", "ProcoreAccount", "ProjectCredential", "Role", "User",
+__all__ = ["AccountStatus", "Alert", "AuditEntry", "CboxBlob", "CboxFile", "CboxFileVersion", "CboxFolder",
+           "CboxFolderEditor", "CboxProject", "Company", "ProcoreAccount", "ProjectCredential", "Role", "User",
            "EventStatus", "HookCheck", "WebhookEvent", "WebhookSecret",
            "Integration", "SyncBatch", "SyncItem", "SyncRun", "PeriodicJobRun"]

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Boolean, DateTime, Enum, ForeignKey, String, func
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Enum, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -53,6 +53,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # cBox permission "Integraciones > Procore" (SPEC R32), set by the company admin.
     can_integrate_procore: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Alert choices (portal/alerts.py): {"immediate": {kind: bool}, "digest": bool}; None = the defaults.
+    alert_settings: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    last_digest_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Rotated at logout and deactivation: every session cookie naming the old value dies
     # (RELIABILITY 25), even a copy kept by an attacker.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_urlsafe(32))

@@ -20,6 +20,7 @@ from dataclasses import replace
 from flask import current_app
 from sqlalchemy import select
 
+from portal import alerts
 from portal.cbox import store
 from portal.cbox.errors import CboxError
 from portal.connections.credentials import DbCredential, client_for, project_accounts, \
@@ -373,6 +374,7 @@ class Execution:
         removal.settle(self.links.values(), run.listing_complete, stopped=status == STOPPED, detail=error)
         if run.listing_complete and run.kind != EVENT:  # only a whole listing decides deletions anew
             removal.supersede(run)
+        alerts.run_ended(run)
         db.session.commit()
         return status
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
+from portal import alerts
 from portal.cbox.blobstore import get_blob_store
 from portal.connections.credentials import DbCredential, client_for, project_accounts
 from portal.extensions import db
@@ -315,6 +316,7 @@ class ExportRun:
         run.listing_complete = status == DONE
         if error:
             run.error = error[:2000]
+        alerts.run_ended(run)
         db.session.commit()
         return status
 

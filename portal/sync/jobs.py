@@ -17,6 +17,7 @@ from rq import Queue
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import aliased
 
+from portal import alerts
 from portal.extensions import db
 from portal.models import Integration, SyncRun
 from portal.models.integrations import ACTIVE_RUN_STATUSES, AWAITING, EVENT, FAILED, QUEUED, RECONCILE, REFRESH, \
@@ -177,6 +178,8 @@ def run_sync(run_id: int) -> str:
         db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
             status=FAILED, finished_at=utcnow(), error=message))
         removal.settle_abandoned(run.integration_id, message)
+        db.session.expire(run)
+        alerts.run_ended(run)
         db.session.commit()
         raise
     finally:

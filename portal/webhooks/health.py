@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.alerts import raise_alert
 from portal.extensions import db
 from portal.models import Company, HookCheck
 from portal.procore.resources import SUBSCRIBED
@@ -130,6 +131,14 @@ def check(company: Company, project_id: int, client, checked_by: str, project_na
     except ProcoreError as error:
         diagnosis = _failure(error)
     name = project_name or _known_name(company.id, project_id) or _fetch_name(client, company, project_id)
+    previous = db.session.scalar(select(HookCheck.state).where(  # the last state actually seen
+        HookCheck.company_id == company.id, HookCheck.procore_project_id == project_id,
+        HookCheck.state != states.CHECK_FAILED).order_by(HookCheck.id.desc()).limit(1))
+    if previous == states.HEALTHY and diagnosis.state not in (states.HEALTHY, states.CHECK_FAILED):
+        # Healthy before, broken now: the admins hear of it once, when it turns (issue 14). A check that
+        # could not reach Procore proves nothing about the hook.
+        raise_alert(company.id, "hook_unhealthy", name or str(project_id), f"/projects/{project_id}/webhook",
+                    state=diagnosis.state)
     row = HookCheck(company_id=company.id, procore_project_id=project_id, state=diagnosis.state,
                     details=diagnosis.details, procore_hook_id=diagnosis.hook_id, checked_by=checked_by[:254],
                     procore_project_name=name)

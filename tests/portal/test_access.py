@@ -79,6 +79,10 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
                                   "member_a": FORBID},
     ("support.replay", "POST"): {"anon": LOGIN, "admin_a": FORBID, "admin_b": FORBID, "support": 302,
                                  "member_a": FORBID},
+    # Alerts (issue 14): a company's people read them; admins choose their mails.
+    ("alerts.index", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": OK, "support": FORBID, "member_a": OK},
+    ("alerts.save_settings", "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": 302, "support": FORBID,
+                                       "member_a": FORBID},
     # The audit log (issue 14): company admins see their company's, support everyone's; members none.
     ("audit.index", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": OK, "support": OK, "member_a": FORBID},
     # cBox (issue 6 part A). member_a has no edit grant (R32): edits 403. Bad form data → flash + 302.

@@ -244,3 +244,32 @@ def test_progress_while_listing_shows_what_was_found_then_a_stable_total(app, db
         total = run.files_total
     page = signed_in.get(f"/integrations/{integration_id}").get_data(as_text=True)
     assert "Listando" not in page and f"{total} / {total}" in page and 'value="100"' in page
+
+
+@pytest.mark.keeps_sandbox
+def test_a_run_that_fails_raises_an_alert_and_a_repairing_refresh_another(app, db, procore_sandbox, world):
+    """Issue 14: the engine's end of a run records the alert with it: a failed run (no valid Procore
+    account left) and a refresh that repaired drift each give one alert for the company's admins."""
+    from portal.models import Alert, ProcoreAccount, SyncItem
+    from tests.sync.test_import_documents import new_run
+
+    procore = Procore(procore_sandbox, world)
+    root = procore.root()
+    integration_id, run_id = start(app, db, world, folders=[root["id"]])
+    assert run_job(app, run_id) == "done"
+    with app.app_context():  # drift: one file's link forgotten, as if its event had been lost
+        link = db.session.scalars(select(SyncItem).where(SyncItem.integration_id == integration_id,
+                                                         SyncItem.procore_kind == "file")).first()
+        db.session.delete(link)
+        db.session.commit()
+    refresh = new_run(app, db, integration_id)
+    assert run_job(app, refresh) == "done"
+    with app.app_context():
+        db.session.get(ProcoreAccount, world.account_id).status = "revoked"
+        db.session.commit()
+    failing = new_run(app, db, integration_id)
+    assert run_job(app, failing) == "failed"
+    with app.app_context():
+        alerts = [(a.kind, a.link) for a in db.session.scalars(select(Alert).order_by(Alert.id))]
+    assert alerts == [("drift_repaired", f"/integrations/{integration_id}/runs/{refresh}"),
+                      ("run_failed", f"/integrations/{integration_id}/runs/{failing}")]
