@@ -5,7 +5,9 @@ processing of a stored event, and re-check a hook. Secrets and tokens are never 
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from datetime import datetime, timedelta, timezone
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -33,13 +35,53 @@ def _latest_checks() -> list[HookCheck]:
                               .order_by(HookCheck.company_id, HookCheck.procore_project_name)).all()
 
 
+EVENTS_PER_PAGE = 25
+PERIODS = (1, 7, 30)
+
+
 @bp.route("/")
 @roles_required(*STAFF)
 def index():
     companies = {c.id: c for c in db.session.scalars(select(Company).order_by(Company.name))}
-    recent = db.session.scalars(select(WebhookEvent).order_by(WebhookEvent.id.desc()).limit(25)).all()
-    return render_template("support/index.html", companies=companies, checks=_latest_checks(), recent=recent,
-                           quarantined=timeline.quarantined(), states=states, **_periodic())
+    checks = _latest_checks()
+    filters = _event_filters(companies)
+    query = _events_query(filters)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // EVENTS_PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    recent = db.session.scalars(query.order_by(WebhookEvent.id.desc()).offset((page - 1) * EVENTS_PER_PAGE)
+                                .limit(EVENTS_PER_PAGE)).all()
+    return render_template("support/index.html", companies=companies, checks=checks, recent=recent,
+                           project_names={(c.company_id, c.procore_project_id): c.procore_project_name
+                                          for c in checks if c.procore_project_name},
+                           filters=filters, page=page, pages=pages, total=total, periods=PERIODS,
+                           event_statuses=EventStatus.ALL, quarantined=timeline.quarantined(), states=states,
+                           **_periodic())
+
+
+def _event_filters(companies: dict) -> dict:
+    """The events list's filters from the query string; values that mean nothing are dropped."""
+    args = request.args
+    company = args.get("company", type=int)
+    status = args.get("status") or None
+    days = args.get("days", type=int)
+    return {"company": company if company in companies else None,
+            "project": args.get("project", type=int),
+            "status": status if status in EventStatus.ALL else None,
+            "days": days if days in PERIODS else None}
+
+
+def _events_query(filters: dict):
+    query = select(WebhookEvent)
+    if filters["company"] is not None:
+        query = query.where(WebhookEvent.company_id == filters["company"])
+    if filters["project"] is not None:
+        query = query.where(WebhookEvent.procore_project_id == filters["project"])
+    if filters["status"] is not None:
+        query = query.where(WebhookEvent.status == filters["status"])
+    if filters["days"] is not None:
+        query = query.where(WebhookEvent.received_at >= datetime.now(timezone.utc) - timedelta(days=filters["days"]))
+    return query
 
 
 def _periodic() -> dict:

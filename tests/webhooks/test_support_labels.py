@@ -86,3 +86,44 @@ def test_the_projects_sync_runs_show_in_the_timeline_beside_its_events(app, db, 
     assert timeline.index(f"#{failed.id}") < timeline.index("Archivos del proyecto · modificación")  # newest first
     assert visible.count("Ejecución de sincronización") == 1  # Obra Sur's run is not this project's
     assert client.get(f"/integrations/{ours.id}/runs/{failed.id}").status_code == 200  # the link leads somewhere
+
+
+def test_support_filters_and_pages_the_received_events_with_project_names(app, db, client, login_as,
+                                                                          make_company, make_user):
+    """Issue 14: the events list filters by company, project, state and period and pages 25 at a time;
+    a project is named beside its id when a hook check knows its name."""
+    from datetime import datetime, timedelta, timezone
+
+    from portal.models import EventStatus, HookCheck, WebhookEvent
+
+    a, b = make_company("Empresa A"), make_company("Empresa B")
+    login_as(make_user("soporte@cbox.test", "support"))
+    save(app, db, HookCheck(company_id=a.id, procore_project_id=77, procore_project_name="Obra Norte",
+                            state="healthy", checked_by="x"))
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        for number in range(30):
+            db.session.add(WebhookEvent(event_key=f"a{number}", company_id=a.id, procore_project_id=77,
+                                        status=EventStatus.DONE, resource_name="Project Files", event_type="update",
+                                        received_at=now - timedelta(hours=number)))
+        db.session.add(WebhookEvent(event_key="b-failed", company_id=b.id, procore_project_id=88,
+                                    status=EventStatus.FAILED, resource_name="Images", event_type="create",
+                                    received_at=now - timedelta(days=10)))
+        db.session.commit()
+
+    def rows(query=""):
+        page = client.get(f"/support/{query}").get_data(as_text=True)
+        body = page[page.index('id="events"'):]
+        body = body[body.index("<tbody>"):body.index("</tbody>")]
+        return body.count("<tr>"), body, page
+
+    count, body, page = rows()
+    assert count == 25 and "Obra Norte <small" in body and "Página 1 de 2" in page
+    assert "Fotos · creación" in body  # newest received here first: company B's came in last
+    assert rows("?page=2")[0] == 6
+    count, body, _page = rows(f"?company={b.id}")
+    assert count == 1 and "Fallido" in body and "Archivos del proyecto" not in body
+    assert rows("?status=failed")[0] == 1
+    assert rows("?project=77")[0] == 25 and rows("?project=77&page=2")[0] == 5
+    assert rows("?days=7")[0] == 25 and rows("?days=7&page=2")[0] == 5  # company B's is 10 days old
+    assert rows("?status=bogus&company=999")[0] == 25  # meaningless filters are dropped, not an error
