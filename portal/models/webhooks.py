@@ -79,6 +79,9 @@ class WebhookEvent(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The sync run processing queued or joined for it (issue 14): support sees whether that run failed.
+    # No foreign key: removing an integration deletes its runs, and the event's history stays.
+    sync_run_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     # What apply_event's callers read (portal/sync/events.py contract).
     @property

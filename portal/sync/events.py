@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from portal.connections.credentials import project_accounts
 from portal.extensions import db
-from portal.models import Integration, SyncItem
+from portal.models import Integration, SyncItem, WebhookEvent
 from portal.models.integrations import ERROR, PENDING, PENDING_DELETION
 from portal.sync.apply import set_state
 from portal.procore.resources import tool_of
@@ -58,7 +58,9 @@ def apply_event(event) -> str:
     outcome = "no_integration"
     for integration in integrations:
         if project_accounts(integration.company_id, integration.procore_project_id, integration.account_id):
-            queue_event(integration, resource_name, _get(event, "resource_id"))
+            run = queue_event(integration, resource_name, _get(event, "resource_id"))
+            if isinstance(event, WebhookEvent):  # support reads what became of the run (issue 14)
+                event.sync_run_id = run.id
             outcome = "sync_queued"
         else:
             record_unverified(integration, event)

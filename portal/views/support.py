@@ -55,6 +55,7 @@ def index():
                            project_names={(c.company_id, c.procore_project_id): c.procore_project_name
                                           for c in checks if c.procore_project_name},
                            filters=filters, page=page, pages=pages, total=total, periods=PERIODS,
+                           runs=timeline.runs_of(recent),
                            event_statuses=EventStatus.ALL, quarantined=timeline.quarantined(), states=states,
                            **_periodic())
 
@@ -115,6 +116,7 @@ def project(company_id: int, procore_project_id: int):
                            entries=timeline.merge(events, deliveries,
                                                   timeline.our_runs(company.id, procore_project_id)),
                            problem=problem, sync=sync_states.page_helpers(), tools=TOOL_LABELS,
+                           runs=timeline.runs_of(events),
                            problem_detail=problem_detail, last_event=next(
                                iter(events), None), quarantined=[e for e in events if e.status == "quarantined"],
                            states=states, form=EmptyForm(), replayable=REPLAYABLE)

@@ -35,6 +35,7 @@ class Entry:
     reason: str | None = None
     error: str | None = None
     run: SyncRun | None = None  # "run" rows: the run, with its integration
+    sync_run_id: int | None = None  # "portal" rows: the run the event queued or joined
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -54,6 +55,12 @@ def our_runs(company_id: int, project_id: int, limit: int = MAX_ROWS) -> list[Sy
     return db.session.scalars(select(SyncRun).join(Integration, Integration.id == SyncRun.integration_id).where(
         Integration.company_id == company_id, Integration.procore_project_id == project_id)
         .order_by(SyncRun.id.desc()).limit(limit)).all()
+
+
+def runs_of(events) -> dict[int, SyncRun]:
+    """{run id: run} of the sync runs these events queued or joined (one query)."""
+    ids = {event.sync_run_id for event in events if event.sync_run_id}
+    return {run.id: run for run in db.session.scalars(select(SyncRun).where(SyncRun.id.in_(ids)))} if ids else {}
 
 
 def quarantined(company_id: int | None = None, limit: int = 20) -> list[WebhookEvent]:
@@ -83,7 +90,8 @@ def merge(events: list[WebhookEvent], deliveries: list, runs: list[SyncRun] = ()
     entries = [Entry(_aware(run.started_at or run.created_at), "run", None, None, run.status, run=run)
                for run in runs]
     entries += [Entry(_aware(e.received_at), "portal", e.resource_name, e.event_type, e.status,
-                     event_key=e.event_key, event_id=e.id, outcome=e.outcome, reason=e.reason, error=e.error)
+                     event_key=e.event_key, event_id=e.id, outcome=e.outcome, reason=e.reason, error=e.error,
+                     sync_run_id=e.sync_run_id)
                for e in events]
     for d in deliveries:
         event = d.event or {}

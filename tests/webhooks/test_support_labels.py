@@ -127,3 +127,36 @@ def test_support_filters_and_pages_the_received_events_with_project_names(app, d
     assert rows("?project=77")[0] == 25 and rows("?project=77&page=2")[0] == 5
     assert rows("?days=7")[0] == 25 and rows("?days=7&page=2")[0] == 5  # company B's is 10 days old
     assert rows("?status=bogus&company=999")[0] == 25  # meaningless filters are dropped, not an error
+
+
+def test_an_event_whose_sync_run_failed_is_not_shown_as_a_green_processed(app, db, client, login_as,
+                                                                          make_company, make_user, make_account):
+    """Issue 14: the worker records which sync run an event queued or joined (apply_event on the inbox
+    row); support's lists show "processed; its sync run failed" in red when that run failed."""
+    from portal.models import EventStatus, Integration, SyncRun, WebhookEvent
+    from portal.sync.events import apply_event
+
+    company = make_company()
+    make_user("admin@a.test", "admin", company)
+    account = make_account(company, "admin@a.test")
+    integration = save(app, db, Integration(company_id=company.id, cbox_folder_id=1,
+                                            procore_company_id=account.procore_company_id, account_id=account.id,
+                                            procore_project_id=77, procore_project_name="Obra Norte",
+                                            selections={}))
+    event = save(app, db, WebhookEvent(event_key="ev-run", company_id=company.id, procore_project_id=77,
+                                       status=EventStatus.PROCESSING, resource_name="Project Files",
+                                       resource_id=501, event_type="update"))
+    with app.app_context():
+        row = db.session.get(WebhookEvent, event.id)
+        assert apply_event(row) == "sync_queued"
+        row.status = EventStatus.DONE
+        db.session.commit()
+        run = db.session.get(SyncRun, row.sync_run_id)
+        assert run.integration_id == integration.id and run.scope == [["Project Files", 501]]
+        run.status, run.error = "failed", "Procore could not be listed: Procore unreachable (ConnectionError)"
+        db.session.commit()
+    login_as(make_user("soporte@cbox.test", "support"))
+    for url in ("/support/", f"/support/companies/{company.id}/projects/77"):
+        visible = _visible(client.get(url).get_data(as_text=True))
+        assert "Procesado; su ejecución de sincronización falló" in visible, url
+        assert 'badge-ok">Procesado<' not in visible, url
