@@ -53,6 +53,31 @@ ADVICE = {
     CHECK_FAILED: _l("The webhook could not be read from Procore; see the reason and check again."),
 }
 
+# What support staff can do about each state (the support project page): they cannot repair a hook, so
+# the advice says what to look at here, what the company's admin must press, and what support can redo.
+SUPPORT_ADVICE = {
+    HEALTHY: _l("The hook is healthy. If a change still did not arrive, compare Procore's deliveries with the "
+                "events received here below, and process a stored event again if its run failed."),
+    MISSING: _l("No webhook of this portal exists on the project, so no change reaches it. The company's "
+                "admin fixes it with “Repair” on the project's webhook page; then check again here and run a "
+                "refresh of its integrations to bring what was missed."),
+    WRONG_ENDPOINT: _l("The hook points at another address (see “Our webhook” and “Expected endpoint” "
+                       "below): deliveries go elsewhere. The company's admin fixes it with “Repair”; check "
+                       "the portal's PUBLIC_BASE_URL if the expected endpoint itself looks wrong."),
+    OTHER_APP: _l("Another application's webhook is on the project (address below) and imports are refused. "
+                  "A Procore project Admin must remove it in Procore › Admin › Webhooks; check again here "
+                  "afterwards."),
+    TRIGGERS_MISSING: _l("Our hook lacks some triggers, so changes of some tools do not arrive. The company's "
+                         "admin fixes it with “Repair”, then a refresh brings what was missed."),
+    WRONG_SECRET: _l("Deliveries carry a secret this portal did not issue and are refused (see the received "
+                     "events below). The company's admin fixes it with “Repair”, which sets a new secret."),
+    DELIVERIES_FAILING: _l("Procore could not deliver to this portal: compare its deliveries below (the HTTP "
+                           "answer it got) with the events received here. Check that the public address is "
+                           "reachable from the Internet; Procore retries for 12 hours."),
+    CHECK_FAILED: _l("Procore could not be asked (reason above): check again once the company's Procore "
+                     "connection is valid; its admin sees it on the Procore connections page."),
+}
+
 
 def label(state: str):
     return LABELS.get(state, (state, "neutral"))[0]

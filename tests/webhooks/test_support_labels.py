@@ -160,3 +160,17 @@ def test_an_event_whose_sync_run_failed_is_not_shown_as_a_green_processed(app, d
         visible = _visible(client.get(url).get_data(as_text=True))
         assert "Procesado; su ejecución de sincronización falló" in visible, url
         assert 'badge-ok">Procesado<' not in visible, url
+
+
+def test_support_reads_advice_meant_for_support(app, db, client, login_as, make_company, make_user):
+    """Issue 14: support cannot repair a hook; its page says what to look at and who presses what."""
+    from portal.models import HookCheck
+    from portal.webhooks import states
+
+    company = make_company()
+    save(app, db, HookCheck(company_id=company.id, procore_project_id=77, procore_project_name="Obra Norte",
+                            state=states.WRONG_ENDPOINT, checked_by="x"))
+    login_as(make_user("soporte@cbox.test", "support"))
+    page = _visible(client.get(f"/support/companies/{company.id}/projects/77").get_data(as_text=True))
+    assert "El administrador de la empresa lo corrige con «Reparar»" in page and "PUBLIC_BASE_URL" in page
+    assert set(states.SUPPORT_ADVICE) == set(states.ADVICE)  # every state has support's advice
