@@ -57,10 +57,27 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     page.locator(".run-summary").wait_for(timeout=120_000)
     assert page.get_by_role("button", name=re.compile("Reintentar")).count() == 0
     page.get_by_role("link", name="Historial de ejecuciones").click()
+    history_path = page.url[len(url):]
     assert page.locator("tbody tr").count() == 2, page.locator("tbody").inner_text()
     assert page.get_by_text("Cambios desde Procore").first.is_visible()
     assert page.get_by_text(re.compile(r"\d+ sincronizados")).first.is_visible()
     page.screenshot(path=str(screenshots / "63-run-history-after-retry.png"), full_page=True)
+
+    # Support staff see the project's sync runs beside its events, at 1366 and 390 px.
+    page.goto(url + "/")
+    page.get_by_role("button", name="Cerrar sesión").click()
+    sign_in(page, url, "support@demo.test")
+    page.goto(url + "/support/")
+    page.screenshot(path=str(screenshots / "74-support.png"), full_page=True)
+    page.locator("tr", has_text=PROJECT).get_by_role("link", name="Diagnosticar").first.click()
+    assert page.get_by_text("Ejecución de sincronización").first.is_visible()
+    page.screenshot(path=str(screenshots / "75-support-project-timeline.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(screenshots / "76-support-project-390px.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(url + "/")
+    page.get_by_role("button", name="Cerrar sesión").click()
+    sign_in(page, url)
 
     page.goto(url + "/integrations/")
     row = page.locator("tbody tr", has_text=PROJECT).first
@@ -74,7 +91,12 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     assert page.locator("#mainnav").get_by_role("link", name="Auditoría").is_visible()
     page.screenshot(path=str(screenshots / "69-navigation-390px-open.png"))
     page.get_by_role("button", name="☰ Menú").click()
+    for path, shot in (("/", "71-dashboard-390px.png"), (history_path, "72-run-history-390px.png")):
+        page.goto(url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        page.screenshot(path=str(screenshots / shot), full_page=True)
     page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(url + "/integrations/")
     assert page.locator("#mainnav").is_visible()
 
     row.get_by_role("button", name="Pausar").click()
@@ -99,4 +121,7 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     assert page.get_by_role("cell", name="Conectó una cuenta de Procore", exact=True).is_visible()
     assert page.get_by_role("cell", name="Reparó un webhook de Procore", exact=True).is_visible()
     page.screenshot(path=str(screenshots / "68-audit-log.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(screenshots / "73-audit-log-390px.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
     assert portal_errors(console_errors, url) == []
