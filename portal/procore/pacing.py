@@ -26,13 +26,19 @@ one; production hosts are NTP-synchronised, and skew only shifts slots.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import random
 import threading
+import time
 from typing import Any, Callable
+
+from redis.exceptions import RedisError
 
 from . import _http
 from .errors import ProcoreRateLimited
+
+log = logging.getLogger(__name__)
 
 # Before a request, one round trip: record the caller's last observed headers, read the window, and
 # unless it is spent down to this caller's floor, reserve a slot. Returns {'reset', seconds to Reset}
@@ -85,6 +91,18 @@ _local_tat: dict[str, float] = {}
 _local_state: dict[str, dict[str, float]] = {}
 
 
+_last_warning = [0.0]
+
+
+def _warn_local(error: Exception) -> None:
+    """Log the fallback to in-process pacing at most once a minute (every request would meet it)."""
+    now = time.monotonic()
+    if now - _last_warning[0] > 60:
+        _last_warning[0] = now
+        log.warning("Redis unavailable for Procore pacing (%s): pacing in-process until it is back",
+                    type(error).__name__)
+
+
 def account_hash(account_key: str) -> str:
     return hashlib.sha256(account_key.encode("utf-8")).hexdigest()[:24]
 
@@ -115,11 +133,24 @@ class Pacer:
         request's slot (none while the window has room). One Redis round trip."""
         if self.redis is None:
             delay = self._local_before()
-        else:
+            if delay > 0:
+                self.sleep(delay)
+            return
+        try:
             kind, value = self._call_before()
+        except RedisError as error:
+            # Redis restarting or unreachable (RELIABILITY 13): pace in-process for now rather than fail the
+            # request; the shared budget comes back with Redis (the next response's headers re-seed it).
+            _warn_local(error)
+            delay = self._local_before()
+        else:
             if kind == "reset":
                 self._wait_for_reset(value)
-                kind, value = self._call_before()
+                try:
+                    kind, value = self._call_before()
+                except RedisError as error:
+                    _warn_local(error)
+                    kind, value = "slot", self._local_before()
                 if kind == "reset":  # still spent (a clock behind Procore's): go, a 429 says the rest
                     kind, value = "slot", 0.0
             delay = value
@@ -138,12 +169,13 @@ class Pacer:
 
     def _call_before(self) -> tuple[str, float]:
         interval, tau = self._ceiling()
-        seen, self._seen = self._seen, None
+        seen = self._seen
         remaining, reset, limit = seen if seen else ("", "", "")
         ttl = max(5, int(float(reset) - self.clock()) + 5) if seen else 0
         kind, value = self._before(keys=[self._tat_key, self._state_key], args=[
             self.clock(), interval, tau, self.low_water, "1" if self.interactive else "0", self.reserve_share,
             remaining, reset, limit, ttl, self.spread_below])
+        self._seen = None  # shared (kept for the in-process fallback when Redis did not answer)
         return (kind.decode() if isinstance(kind, bytes) else kind), float(value)
 
     def _wait_for_reset(self, wait: float) -> None:

@@ -121,3 +121,28 @@ def test_one_redis_round_trip_per_request_with_the_headers_riding_along(redis_db
     finally:
         redis_db.execute_command = original
     assert calls == ["EVALSHA"] * 4
+
+
+def test_redis_gone_paces_in_process_instead_of_failing_the_request(redis_db):
+    """RELIABILITY 13: a Redis restart must not fail Procore calls; while it is unreachable the pacer decides
+    in-process (the headers it saw are kept for that), and uses Redis again once it answers."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    clock, key = FakeClock(), f"acct-gone-{time.time()}"
+    worker = pacer(redis_db, clock, key)
+    shared = worker._before
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= 3:
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1. Connection refused.")
+        return shared(*args, **kwargs)
+
+    worker._before = flaky
+    worker.observe(window(clock, 5))  # nearly spent: the in-process decision must still respect it
+    for _ in range(3):
+        worker.before_request()  # no exception
+    assert clock.sleeps, "the in-process fallback still paces a nearly spent window"
+    worker.before_request()  # Redis back
+    assert calls["n"] == 4
