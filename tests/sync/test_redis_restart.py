@@ -12,7 +12,7 @@ from rq import Queue
 from tests.periodic.test_workers import RedisServer
 from tests.sync.helpers import Procore, cbox_tree, make_world
 from tests.sync.test_import_documents import procore_folder, start
-from tests.workers import _kill, _stop, _wait, _worker
+from tests.workers import _stop, _wait, _worker
 
 
 def _run(app, db, run_id):
@@ -49,8 +49,7 @@ def test_redis_restarted_mid_import_the_run_still_ends_done(app, db, procore_san
         raise AssertionError(f"{error}; run {_run(app, db, run_id)}\n{log.read_text(errors='replace')[-4000:]}") \
             from None
     finally:
-        if not _stop(worker, timeout=20):
-            _kill(worker)
+        _stop(worker, timeout=20)  # SIGTERM; it SIGKILLs the worker and its horse itself after 20 s
         server.kill()
     status, _files, error = _run(app, db, run_id)
     assert status == "done", error

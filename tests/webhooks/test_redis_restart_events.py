@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.periodic.test_workers import RedisServer
 from tests.webhooks.conftest import v2_event
-from tests.workers import _kill, _stop, _wait, _worker
+from tests.workers import _stop, _wait, _worker
 
 
 def _statuses(app, db) -> list[str]:
@@ -45,6 +45,5 @@ def test_events_received_while_redis_is_down_are_processed_after_it_restarts(app
     except AssertionError as error:
         raise AssertionError(f"{error}; {_statuses(app, db)}\n{log.read_text(errors='replace')[-3000:]}") from None
     finally:
-        if not _stop(worker, timeout=20):
-            _kill(worker)
+        _stop(worker, timeout=20)  # SIGTERM; it SIGKILLs the worker and its horse itself after 20 s
         server.kill()
