@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
+from portal.connections.accounts import my_account
 from portal.access import roles_required
 from portal.cbox import permissions
 from portal.connections.credentials import client_for_account
@@ -19,7 +20,6 @@ from portal.models import CboxFolder, Role
 from portal.procore import ProcoreAuthError, ProcoreError
 from portal.sync import exports, gate, reasons, service
 from portal.sync.jobs import enqueue
-from portal.views.projects import my_account
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -37,7 +37,7 @@ def _procore(folder: CboxFolder):
         service.check_portal_side(current_user, permissions.categorized_root(folder))
     except service.NotAllowed as refused:
         return None, (render_template("integrations/refused.html", reason=str(refused), folder=folder), 403)
-    account = my_account()
+    account = my_account(current_user)
     if account is None or current_user.company.procore_company_id is None:
         return None, redirect(url_for("procore.connect", next=request.full_path))
     return (account, client_for_account(account)), None

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal import audit
+from portal.connections.accounts import my_account
 from portal.access import company_scope_id, get_scoped_or_404, roles_required
 from portal.connections.credentials import client_for_account
 from portal.extensions import db
@@ -23,7 +24,6 @@ from portal.models.integrations import AWAITING, QUEUED, RUNNING, STOPPING
 from portal.procore import ProcoreAuthError, ProcoreError
 from portal.sync import drawings, gate, history, photos, progress, reasons, removal, service, states
 from portal.sync.jobs import enqueue, start_run
-from portal.views.projects import my_account
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 USERS = (Role.ADMIN, Role.MEMBER)
@@ -48,7 +48,7 @@ def _procore(folder):
         service.check_portal_side(current_user, folder)
     except service.NotAllowed as refused:
         return None, (render_template("integrations/refused.html", reason=str(refused), folder=folder), 403)
-    account = my_account()
+    account = my_account(current_user)
     if account is None or current_user.company.procore_company_id is None:
         return None, redirect(url_for("procore.connect", next=request.full_path))
     return (account, client_for_account(account)), None

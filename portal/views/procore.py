@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal import audit
+from portal.connections.accounts import may_connect
 from portal.access import company_scope_id, get_scoped_or_404, roles_required
 from portal.connections import oauth_flow, service
 from portal.connections.oauth_flow import FlowError
@@ -19,11 +20,6 @@ from portal.views import safe_next
 bp = Blueprint("procore", __name__)
 COMPANY_USERS = (Role.ADMIN, Role.MEMBER)
 PENDING_KEY = "procore_pending"
-
-
-def may_connect(user) -> bool:
-    """Company admins, and members holding "Integraciones > Procore" (SPEC R32)."""
-    return user.role == Role.ADMIN or (user.role == Role.MEMBER and user.can_integrate_procore)
 
 
 def outcome(kind: str, status: int, **details):

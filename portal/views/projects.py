@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
+from portal.connections.accounts import my_account
 from portal.access import roles_required
 from portal.connections.credentials import client_for_account
 from portal.extensions import db
-from portal.models import AccountStatus, ProcoreAccount, Role
+from portal.models import Role
 from portal.procore import ProcoreAuthError, ProcoreError, ProcorePermissionError, ProcoreUnavailable
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
@@ -31,15 +31,6 @@ class Access:
     missing: list[tuple[str, str]]  # (tool label, what it blocks)
 
 
-def my_account() -> ProcoreAccount | None:
-    """The signed-in user's usable Procore account for their company, newest first."""
-    return db.session.scalar(
-        select(ProcoreAccount)
-        .where(ProcoreAccount.user_id == current_user.id, ProcoreAccount.company_id == current_user.company_id,
-               ProcoreAccount.status == AccountStatus.VALID)
-        .order_by(ProcoreAccount.connected_at.desc()))
-
-
 def _problem(error: ProcoreError) -> str:
     if isinstance(error, ProcoreAuthError):
         return "reauth"
@@ -52,7 +43,7 @@ def _problem(error: ProcoreError) -> str:
 @roles_required(Role.ADMIN, Role.MEMBER)
 def index():
     company = current_user.company
-    account = my_account()
+    account = my_account(current_user)
     if company.procore_company_id is None or account is None:
         return render_template("projects/index.html", account=account, projects=None, problem=None)
     try:
@@ -68,7 +59,7 @@ def index():
 @roles_required(Role.ADMIN, Role.MEMBER)
 def access(procore_project_id: int):
     """One project's permission row (htmx fragment, loaded lazily by the projects page)."""
-    account = my_account()
+    account = my_account(current_user)
     if account is None or current_user.company.procore_company_id is None:
         abort(404)
     try:

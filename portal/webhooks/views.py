@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
+from portal.connections.accounts import may_connect, my_account
 from portal.access import roles_required
 from portal.connections.credentials import client_for_account
 from portal.extensions import db
@@ -15,8 +16,6 @@ from portal.forms import EmptyForm
 from portal.models import Role
 from portal.procore import ProcoreError
 from portal.sync.reasons import procore_problem
-from portal.views.procore import may_connect
-from portal.views.projects import my_account
 from portal.webhooks import health, repair, states
 
 bp = Blueprint("webhooks", __name__, url_prefix="/projects")
@@ -26,7 +25,7 @@ FRESH_FOR = timedelta(minutes=10)
 
 def _context(procore_project_id: int):
     """(company, client) for the signed-in user's linked company; 404 when there is none."""
-    account = my_account()
+    account = my_account(current_user)
     if account is None or current_user.company.procore_company_id is None:
         abort(404)
     return current_user.company, client_for_account(account)
