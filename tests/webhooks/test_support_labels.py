@@ -154,12 +154,22 @@ def test_an_event_whose_sync_run_failed_is_not_shown_as_a_green_processed(app, d
         run = db.session.get(SyncRun, row.sync_run_id)
         assert run.integration_id == integration.id and run.scope == [["Project Files", 501]]
         run.status, run.error = "failed", "Procore could not be listed: Procore unreachable (ConnectionError)"
+        run_id = run.id
         db.session.commit()
     login_as(make_user("soporte@cbox.test", "support"))
     for url in ("/support/", f"/support/companies/{company.id}/projects/77"):
         visible = _visible(client.get(url).get_data(as_text=True))
         assert "Procesado; su ejecución de sincronización falló" in visible, url
         assert 'badge-ok">Procesado<' not in visible, url
+    with app.app_context():  # the run still going: amber, neither green nor red
+        db.session.get(SyncRun, run_id).status = "running"
+        db.session.commit()
+    visible = _visible(client.get("/support/").get_data(as_text=True))
+    assert 'badge-warn">Procesado; su ejecución de sincronización aún no ha terminado<' in visible
+    with app.app_context():  # done: the plain green "processed"
+        db.session.get(SyncRun, run_id).status = "done"
+        db.session.commit()
+    assert 'badge-ok">Procesado<' in _visible(client.get("/support/").get_data(as_text=True))
 
 
 def test_support_reads_advice_meant_for_support(app, db, client, login_as, make_company, make_user):
