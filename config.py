@@ -167,6 +167,10 @@ def load_config(env: str | None = None) -> dict:
         # A full refresh of every active integration (portal/sync/reconcile.py): lost webhooks are normal.
         "SYNC_RECONCILE_EVERY": int(_env("SYNC_RECONCILE_EVERY", str(6 * 3600))),
         "PERIODIC_ARM_EVERY": max(1, int(_env("PERIODIC_ARM_EVERY", "60"))),
+        # The cBox trash (portal/cbox/trash.py): a deleted item stays restorable CBOX_TRASH_DAYS days; the
+        # periodic job deletes older ones for good every CBOX_TRASH_PURGE_EVERY seconds.
+        "CBOX_TRASH_DAYS": max(1, int(_env("CBOX_TRASH_DAYS", "30"))),
+        "CBOX_TRASH_PURGE_EVERY": int(_env("CBOX_TRASH_PURGE_EVERY", "3600")),
         # How long RQ keeps a finished job's result (and its job hash) in Redis, in seconds (RQ's default).
         "RQ_RESULT_TTL": int(_env("RQ_RESULT_TTL", "500")),
         "STORAGE_DIR": _env("STORAGE_DIR", str(instance_dir / "storage")),

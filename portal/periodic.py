@@ -94,6 +94,9 @@ PERIODIC: tuple[Periodic, ...] = (
              _l("Integration reconciliation"), timeout=1800),
     # Alert mails to company admins: immediate ones, and the daily digest once its hour has come (issue 14).
     Periodic("alerts-mail", "ALERT_MAIL_EVERY", "portal.alerts.send_due", _l("Alert mails"), timeout=600),
+    # cBox items deleted more than CBOX_TRASH_DAYS ago leave the trash for good (issue 14).
+    Periodic("cbox-trash", "CBOX_TRASH_PURGE_EVERY", "portal.cbox.trash.purge_expired",
+             _l("cBox trash clean-up"), timeout=1800),
 )
 BY_NAME = {job.name: job for job in PERIODIC}
 

@@ -30,7 +30,9 @@ Changes
   rename(item, new_name)       unique among siblings (suffixed when taken), original_name updated
   move(item, new_parent)       same project and categorized tree; never a folder into itself
   delete(item)                 hard delete of the item and everything below it; blobs stay
-                               until collect_garbage() finds no version using them
+                               until collect_garbage() finds no version using them (a person's
+                               deletion goes to the trash instead: portal/cbox/trash.py)
+  place_in(item, parent, name) the bare re-parenting move() and the trash share
   collect_garbage(grace=1 h) -> int       unreferenced blobs: rows now, files after commit
 
 Items are CboxFolder or CboxFile rows. The three categorized folders cannot be renamed, moved
@@ -263,14 +265,19 @@ def move(item, new_parent: CboxFolder):
         raise InvalidMove(_l("A folder cannot be moved into itself or one of its subfolders."))
     if _parent_of(item).id == new_parent.id:
         return item
-    final = _free_name(new_parent, item.name)
-    item.name, item.name_key = final, name_key(final)
-    if isinstance(item, CboxFile):
-        item.folder = new_parent
-    else:
-        item.parent = new_parent
-    db.session.flush()
+    place_in(item, new_parent, _free_name(new_parent, item.name))
     return item
+
+
+def place_in(item, parent: CboxFolder, name: str) -> None:
+    """Put `item` in `parent` under `name` (already free there: _free_name). No checks: move() and the
+    trash (portal/cbox/trash.py) check first."""
+    item.name, item.name_key = name, name_key(name)
+    if isinstance(item, CboxFile):
+        item.folder = parent
+    else:
+        item.parent = parent
+    db.session.flush()
 
 
 def delete(item) -> None:

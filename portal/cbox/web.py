@@ -11,11 +11,11 @@ from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
 from portal.access import company_scope_id
-from portal.cbox import permissions
+from portal.cbox import permissions, trash
 from portal.cbox.blobstore import get_blob_store
 from portal.cbox.errors import CboxError
 from portal.extensions import db
-from portal.models import CboxFile, CboxFolder, CboxProject
+from portal.models import CboxFile, CboxFolder, CboxProject, CboxTrashEntry
 
 
 def _scoped(obj, company_id: int | None):
@@ -32,13 +32,23 @@ def project_or_404(project_id: int) -> CboxProject:
 
 
 def folder_or_404(folder_id: int) -> CboxFolder:
+    """A folder of the user's scope; one in the trash (or a trash holder) is not found here."""
     folder = db.session.get(CboxFolder, folder_id)
+    if folder is not None and trash.is_trashed(folder):
+        folder = None
     return _scoped(folder, folder and folder.project.company_id)
 
 
 def file_or_404(file_id: int) -> CboxFile:
     file = db.session.get(CboxFile, file_id)
+    if file is not None and trash.is_trashed(file):
+        file = None
     return _scoped(file, file and file.project.company_id)
+
+
+def trash_entry_or_404(entry_id: int) -> CboxTrashEntry:
+    entry = db.session.get(CboxTrashEntry, entry_id)
+    return _scoped(entry, entry and db.session.get(CboxProject, entry.project_id).company_id)
 
 
 def item_or_404(folder_id: int | None, file_id: int | None):

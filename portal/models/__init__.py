@@ -2,7 +2,7 @@
 from portal.models.alerts import Alert
 from portal.models.audit import AuditEntry
 from portal.models.cbox import (CboxBlob, CboxFile, CboxFileVersion, CboxFolder, CboxFolderEditor,
-                                 CboxProject)
+                                 CboxProject, CboxTrashEntry)
 from portal.models.integrations import Integration, SyncBatch, SyncItem, SyncRun
 from portal.models.periodic import PeriodicJobRun
 from portal.models.procore import AccountStatus, ProcoreAccount, ProjectCredential
@@ -10,6 +10,7 @@ from portal.models.tenancy import Company, Role, User
 from portal.models.webhooks import EventStatus, HookCheck, WebhookEvent, WebhookSecret
 
 __all__ = ["AccountStatus", "Alert", "AuditEntry", "CboxBlob", "CboxFile", "CboxFileVersion", "CboxFolder",
+           "CboxTrashEntry",
            "CboxFolderEditor", "CboxProject", "Company", "ProcoreAccount", "ProjectCredential", "Role", "User",
            "EventStatus", "HookCheck", "WebhookEvent", "WebhookSecret",
            "Integration", "SyncBatch", "SyncItem", "SyncRun", "PeriodicJobRun"]

@@ -166,3 +166,31 @@ class CboxFolderEditor(db.Model):
 
     folder: Mapped[CboxFolder] = relationship()
     user: Mapped[User] = relationship()
+
+
+class CboxTrashEntry(db.Model):
+    """An item deleted in cBox, kept restorable for CBOX_TRASH_DAYS (issue 14).
+
+    The deleted folder or file moves, with everything inside it, into its own hidden holder folder
+    (parent NULL, kind NULL): its rows, versions and blobs stay as they were, and nothing that walks a
+    categorized tree reaches them. Restoring moves the item back; purging deletes the holder, which takes
+    the item and this entry with it (ON DELETE CASCADE)."""
+
+    __tablename__ = "cbox_trash"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("cbox_projects.id", ondelete="CASCADE"), index=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("cbox_folders.id", ondelete="CASCADE"), unique=True)
+    category: Mapped[str] = mapped_column(String(16))
+    is_folder: Mapped[bool] = mapped_column(db.Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(255))
+    original_parent_id: Mapped[int | None] = mapped_column(ID, nullable=True)  # no FK: it may be gone since
+    original_path: Mapped[str] = mapped_column(Text)  # "Documentos / Obra / Planos", as it read then
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+    holder: Mapped[CboxFolder] = relationship()
+    deleted_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<CboxTrashEntry {self.id} {self.name!r}>"

@@ -5,7 +5,7 @@ never by name: a rename or move in Procore renames or moves the same cBox item.
 """
 from __future__ import annotations
 
-from portal.cbox import store
+from portal.cbox import store, trash
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, SyncItem
 from portal.models.integrations import ERROR, PENDING, SYNCED, SYNCING
@@ -17,10 +17,13 @@ CREATE, UPDATE, MOVE, SKIP = "create", "update", "move", "skip"
 
 
 def cbox_item(link: SyncItem):
-    """The linked cBox row, or None when it was removed in cBox (a refresh recreates it)."""
+    """The linked cBox row, or None when it was removed in cBox or sits in its trash (a refresh makes it
+    again; restored before that, the link finds it back: no duplicate)."""
     if link.procore_kind == FOLDER:
-        return db.session.get(CboxFolder, link.cbox_folder_id) if link.cbox_folder_id else None
-    return db.session.get(CboxFile, link.cbox_file_id) if link.cbox_file_id else None
+        item = db.session.get(CboxFolder, link.cbox_folder_id) if link.cbox_folder_id else None
+    else:
+        item = db.session.get(CboxFile, link.cbox_file_id) if link.cbox_file_id else None
+    return None if item is None or trash.is_trashed(item) else item
 
 
 def plan_file(item: RemoteItem, link: SyncItem | None) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.access import company_scope_id, roles_required
-from portal.cbox import permissions, store, web
+from portal.cbox import permissions, store, trash, web
 from portal.cbox.blobstore import get_blob_store
 from portal.cbox.errors import CboxError
 from portal.extensions import db
@@ -96,7 +96,7 @@ def project(project_id: int):
     covers_ahead([folder.id for folder in folders])
     return render_template("cbox/project.html", project=project, folders=folders, editors=editors,
                            members=permissions.company_members(project.company_id),
-                           states=states.categorized_states(folders))
+                           states=states.categorized_states(folders), trash_count=len(trash.entries(project)))
 
 
 @bp.post("/projects/<int:project_id>/editors")
@@ -207,7 +207,7 @@ def move(folder_id: int | None = None, file_id: int | None = None):
     item = web.editable(web.item_or_404(folder_id, file_id))
     if request.method == "POST":
         target = db.session.get(CboxFolder, request.form.get("destination", type=int) or 0)
-        if target is None or target.project_id != item.project_id:
+        if target is None or target.project_id != item.project_id or trash.is_trashed(target):
             flash(_("Choose a destination folder from the list."), "error")
         else:
             with web.flashing_errors():
@@ -225,18 +225,70 @@ def move(folder_id: int | None = None, file_id: int | None = None):
 @bp.route("/folders/<int:folder_id>/delete", methods=["GET", "POST"], endpoint="delete")
 @roles_required(Role.ADMIN, Role.MEMBER)
 def delete(folder_id: int | None = None, file_id: int | None = None):
-    """GET: what would go, asked first (issue 14); POST: delete it."""
+    """GET: what would go, asked first; POST: move it to the trash (issue 14), restorable for
+    CBOX_TRASH_DAYS days."""
     item = web.editable(web.item_or_404(folder_id, file_id))
     if request.method == "GET":
-        return _action_page("delete", item, contents=store.count_below(item) if folder_id is not None else None)
+        return _action_page("delete", item, contents=store.count_below(item) if folder_id is not None else None,
+                            keep_days=trash.keep_days())
     parent, name = web.parent_of(item), item.name
     with web.flashing_errors():
         affected = exports.covering_item(item)  # an exported item leaves Procore too (R25 while offline)
-        store.delete(item)
+        trash.trash(item, current_user)
+        audit.record("cbox.trashed", target=name, target_id=item.id, company_id=item.project.company_id)
         db.session.commit()
         exports.queue(affected)
-        flash(_("%(name)s deleted.", name=name), "success")
+        flash(_("%(name)s was moved to the trash. It can be restored for %(days)s days.", name=name,
+                days=trash.keep_days()), "success")
     return web.back_to(parent or item)
+
+
+@bp.route("/projects/<int:project_id>/trash")
+@roles_required(Role.ADMIN, Role.MEMBER, **READERS)
+def trash_list(project_id: int):
+    """What was deleted in the project, who deleted it, and until when it can be restored."""
+    project = web.project_or_404(project_id)
+    entries = trash.entries(project)
+    roots = {kind: store.categorized_folder(project, kind) for kind in ("documents", "photos", "drawings")}
+    return render_template("cbox/trash.html", project=project, entries=entries, expires_at=trash.expires_at,
+                           keep_days=trash.keep_days(), restore_target=trash.restore_target,
+                           editable={kind: permissions.can_edit(current_user, root) for kind, root in roots.items()})
+
+
+def _editable_entry(entry_id: int):
+    entry = web.trash_entry_or_404(entry_id)
+    project = db.session.get(CboxProject, entry.project_id)
+    web.editable(store.categorized_folder(project, entry.category))  # R32: who may edit that tree
+    return entry, project
+
+
+@bp.post("/trash/<int:entry_id>/restore")
+@roles_required(Role.ADMIN, Role.MEMBER)
+def restore_trash(entry_id: int):
+    entry, project = _editable_entry(entry_id)
+    with web.flashing_errors():
+        item, target = trash.restore(entry)
+        audit.record("cbox.restored", target=item.name, target_id=item.id, company_id=project.company_id)
+        db.session.commit()
+        exports.queue(exports.covering_item(item))  # an exported folder sends it to Procore again
+        flash(_("%(name)s was restored to %(folder)s.", name=item.name, folder=" / ".join(store.path_of(target))),
+              "success")
+    return redirect(url_for("cbox.trash_list", project_id=project.id))
+
+
+@bp.route("/trash/<int:entry_id>/purge", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.MEMBER)
+def purge_trash(entry_id: int):
+    """GET: asked first; POST: deleted for good."""
+    entry, project = _editable_entry(entry_id)
+    if request.method == "GET":
+        return render_template("cbox/purge.html", project=project, entry=entry, expires_at=trash.expires_at(entry))
+    name = entry.name
+    trash.purge(entry)
+    audit.record("cbox.purged", target=name, target_id=entry_id, company_id=project.company_id)
+    db.session.commit()
+    flash(_("%(name)s was deleted for good.", name=name), "success")
+    return redirect(url_for("cbox.trash_list", project_id=project.id))
 
 
 def _action_page(action: str, item, **extra):

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from portal.cbox import store
+from portal.cbox import store, trash
 from portal.models import CboxFile, CboxFolder, CboxFolderEditor
 from tests.conftest import csrf_token
 
@@ -73,8 +73,11 @@ def test_upload_several_files_then_version_rename_move_delete_download(app, db, 
     assert _post(client, f"/cbox/files/{acta}/move", {"destination": world["sub"]}).status_code == 302
     assert set(_files(app, db, world["sub"])) == {"Acta 2024_ final.pdf"}
     assert _post(client, f"/cbox/folders/{world['sub']}/delete").status_code == 302
-    with app.app_context():
-        assert db.session.get(CboxFolder, world["sub"]) is None and db.session.get(CboxFile, acta) is None
+    # Deleted means out of its tree and into the trash (issue 14): neither page nor download answers.
+    page = client.get(f"/cbox/folders/{world['docs']}").get_data(as_text=True)
+    assert "Contratos se movió a la papelera" in page and f'href="/cbox/folders/{world["sub"]}"' not in page
+    assert client.get(f"/cbox/folders/{world['sub']}").status_code == 404
+    assert client.get(f"/cbox/files/{acta}/download").status_code == 404
 
 
 def test_bad_input_gets_a_clear_message(client, login_as, world):
@@ -212,7 +215,7 @@ def test_the_menu_offers_actions_and_a_deletion_is_asked_first(app, db, client, 
 
     confirm = client.get(f"/cbox/folders/{world['sub']}/delete").get_data(as_text=True)
     assert "¿Eliminar Contratos?" in confirm and "1 carpeta, 3 archivos" in confirm
-    assert "No se puede deshacer" in confirm
+    assert "Se puede restaurar desde allí durante 30 días" in confirm  # it goes to the trash (issue 14)
     with app.app_context():
         assert db.session.get(CboxFolder, world["sub"]) is not None  # asking deletes nothing
     file_id = _files(app, db, world["sub"])["uno.pdf"][0]
@@ -221,4 +224,4 @@ def test_the_menu_offers_actions_and_a_deletion_is_asked_first(app, db, client, 
     assert "El archivo y todas sus versiones" in client.get(f"/cbox/files/{file_id}/delete").get_data(as_text=True)
     assert _post(client, f"/cbox/folders/{world['sub']}/delete").status_code == 302
     with app.app_context():
-        assert db.session.get(CboxFolder, world["sub"]) is None
+        assert trash.is_trashed(db.session.get(CboxFolder, world["sub"]))

@@ -101,6 +101,14 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     **{("cbox." + name, "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
                                   "member_a": FORBID}
        for name in ("create_folder", "upload", "new_version", "rename", "delete")},
+    # The cBox trash (issue 14): readers see it; restoring and purging need edit rights on that tree.
+    ("cbox.trash_list", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": OK, "member_a": OK},
+    ("cbox.restore_trash", "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
+                                     "member_a": FORBID},
+    ("cbox.purge_trash", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": FORBID,
+                                  "member_a": FORBID},
+    ("cbox.purge_trash", "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
+                                   "member_a": FORBID},
     # The pages behind the ⋯ menu's entries (issue 14): a form, or what a deletion removes, asked first.
     **{("cbox." + name, "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": FORBID,
                                  "member_a": FORBID}
@@ -189,6 +197,10 @@ def world(app, db, make_company, make_user, make_account):
         db.session.add(run)
         db.session.flush()
         cbox_ids["run_id"] = run.id
+        from portal.cbox import trash  # two items in company A's trash: one to restore, one to purge
+
+        for key, name in (("entry_id", "viejo.pdf"), ("purge_entry_id", "borrador.pdf")):
+            cbox_ids[key] = trash.trash(store.add_file(docs, name, store.write_blob(io.BytesIO(name.encode())))).id
         db.session.commit()
     return {
         "cbox": cbox_ids,
@@ -210,6 +222,8 @@ def _url(app, rule: Rule, world) -> str:
         values[arg] = {"user_id": world["member_a"].id, "company_id": world["company_a"].id,
                        "account_id": world["account_a"].id, "procore_project_id": 5000000001,
                        "event_id": world["event_a"].id, **world["cbox"]}[arg]
+    if rule.endpoint == "cbox.purge_trash":  # its own entry: restoring the other one must not consume it
+        values["entry_id"] = world["cbox"]["purge_entry_id"]
     with app.test_request_context():
         from flask import url_for
 
