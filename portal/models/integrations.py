@@ -27,6 +27,7 @@ QUEUED, RUNNING, STOPPING, STOPPED, DONE, FAILED, AWAITING, CANCELLED, SUPERSEDE
 ACTIVE_RUN_STATUSES = (QUEUED, RUNNING, STOPPING)
 IMPORT, REFRESH, EVENT, EXPORT = "import", "refresh", "event", "export"  # run kinds
 RECONCILE = "reconcile"  # SyncRun.origin of the refreshes the periodic reconciliation starts (portal/sync/reconcile.py)
+RETRY = "retry"  # SyncRun.origin of the run "retry failed items" queues (portal/sync/history.py)
 # Item (link) statuses: the cBox status icons (SPEC R7). "syncing": a run is writing the item now.
 SYNCED, SYNCING, PENDING, PENDING_DELETION, ERROR = "synced", "syncing", "pending", "pending_deletion", "error"
 SKIPPED = "skipped"  # an export leaves it in cBox on purpose (not an image for Photos, R29): shown "only in cBox"
@@ -67,7 +68,8 @@ class SyncRun(db.Model):
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # import | refresh | event
-    # Who started it: None (a person, an event, a follow-up) or RECONCILE (the periodic reconciliation).
+    # Who started it: None (a person, an event, a follow-up), RECONCILE (the periodic reconciliation) or
+    # RETRY (an admin's "retry failed items").
     origin: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # An "event" run covers only these [resource_name, resource_id] pairs, named by webhook events (R4).
     scope: Mapped[list | None] = mapped_column(JSON, nullable=True)

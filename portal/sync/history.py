@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select, update
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, Integration, SyncItem, SyncRun
 from portal.models.integrations import ACTIVE, DONE, PAUSED, ERROR, EXPORT, PENDING, PENDING_DELETION, \
-    QUEUED, REFRESH, RUNNING, SKIPPED, STOPPED, STOPPING, SyncBatch
+    QUEUED, REFRESH, RETRY, RUNNING, SKIPPED, STOPPED, STOPPING, SyncBatch
 from portal.procore.resources import RESOURCES
 from portal.sync import jobs, states
 from portal.sync.reasons import describe
@@ -126,7 +126,7 @@ def retry_failed(integration: Integration) -> SyncRun | None:
     if not scoped:
         return jobs.start_run(integration, REFRESH)
     resource = FILE_RESOURCE[integration.tool]
-    return jobs.queue_refs(integration, [[resource, link.procore_id] for link in failed])
+    return jobs.queue_refs(integration, [[resource, link.procore_id] for link in failed], origin=RETRY)
 
 
 def pause(integration: Integration) -> None:

@@ -103,19 +103,22 @@ def queue_event(integration: Integration, resource_name: str, resource_id: int |
     return queue_refs(integration, [[resource_name, int(resource_id)]])
 
 
-def queue_refs(integration: Integration, refs: list[list]) -> SyncRun:
+def queue_refs(integration: Integration, refs: list[list], origin: str | None = None) -> SyncRun:
     """Queue the resources `refs` ([name, id] each) in one event run, in one transaction: a worker can
-    never take the run between two of them (which would split them over several runs)."""
+    never take the run between two of them (which would split them over several runs). `origin` (RETRY)
+    names who asked, also on a queued run the refs join."""
     lock_integration(integration.id)
     queued = _queued(integration.id)
     if queued is None:
         wanted = list(dict.fromkeys(tuple(ref) for ref in refs))
         run = SyncRun(integration_id=integration.id, kind=EVENT if len(wanted) <= MAX_EVENT_REFS else REFRESH,
-                      scope=[list(ref) for ref in wanted] if len(wanted) <= MAX_EVENT_REFS else None, status=QUEUED)
+                      scope=[list(ref) for ref in wanted] if len(wanted) <= MAX_EVENT_REFS else None, status=QUEUED,
+                      origin=origin)
         db.session.add(run)
         db.session.commit()
         enqueue(run)
         return run
+    queued.origin = queued.origin or origin
     if queued.kind == EVENT:
         scope = list(queued.scope or [])
         scope += [list(ref) for ref in refs if list(ref) not in scope]

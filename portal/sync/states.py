@@ -19,7 +19,7 @@ from portal.connections.credentials import project_accounts
 from portal.extensions import db
 from portal.models import CboxFolder, Integration, SyncItem
 from portal.models.integrations import AWAITING, CANCELLED, DONE, EVENT, EXPORT, FAILED, IMPORT, KEPT, QUEUED, \
-    REFRESH, RUNNING, SKIPPED, STOPPED, STOPPING, SUPERSEDED
+    REFRESH, RETRY, RUNNING, SKIPPED, STOPPED, STOPPING, SUPERSEDED
 from portal.sync.reasons import Reason, describe
 
 LOCAL = "local"  # only in cBox
@@ -114,8 +114,10 @@ def run_status(status: str) -> tuple[str, str]:
     return labels.get(status, (pgettext("run", "Unknown state"), "neutral"))
 
 
-def run_kind(kind: str) -> str:
-    """What started a run: an import, a refresh, Procore's webhook events, an export."""
+def run_kind(kind: str, origin: str | None = None) -> str:
+    """What started a run: an import, a refresh, Procore's webhook events, an export, an admin's retry."""
+    if origin == RETRY:
+        return pgettext("run", "Retry of failed items")
     labels = {IMPORT: pgettext("run", "Import"), REFRESH: pgettext("run", "Refresh"),
               EVENT: pgettext("run", "Changes from Procore"), EXPORT: pgettext("run", "Export")}
     return labels.get(kind, pgettext("run", "Run"))

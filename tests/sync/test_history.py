@@ -108,7 +108,7 @@ def test_history_run_items_csv_and_retry_of_the_failed_item_only(app, db, procor
     assert run_row(app, db, retry_id).imported == 1
 
     page = signed_in.get(f"/integrations/{integration_id}/history").get_data(as_text=True)
-    assert f"#{retry_id}" in page and "Cambios desde Procore" in page and "1 con errores" not in page
+    assert f"Reintento de elementos fallidos #{retry_id}" in page and "1 con errores" not in page  # not "Cambios…"
     again = signed_in.get(f"/integrations/{integration_id}/runs/{run_id}").get_data(as_text=True)
     assert name not in again and "Ninguno" in again  # the retry handled it since
     token = csrf_token(signed_in, f"/integrations/{integration_id}")
