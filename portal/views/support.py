@@ -96,14 +96,32 @@ def _periodic() -> dict:
     return {"periodic_rows": rows, "reconcile_round": {"started": started, "done": done, "repaired": repaired}}
 
 
+SOURCES = ("portal", "procore", "run")
+
+
+def _timeline_filters() -> dict:
+    """One project's timeline filters: which source, which inbox state (our events only), which period."""
+    args = request.args
+    source, status, days = args.get("source") or None, args.get("status") or None, args.get("days", type=int)
+    status = status if status in EventStatus.ALL else None
+    return {"source": "portal" if status else (source if source in SOURCES else None), "status": status,
+            "days": days if days in PERIODS else None}
+
+
 @bp.route("/companies/<int:company_id>/projects/<int:procore_project_id>")
 @roles_required(*STAFF)
 def project(company_id: int, procore_project_id: int):
     company = db.session.get(Company, company_id) or abort(404)
     check = health.latest(company.id, procore_project_id)
-    events = timeline.our_events(company.id, procore_project_id)
+    filters = _timeline_filters()
+    since = datetime.now(timezone.utc) - timedelta(days=filters["days"]) if filters["days"] else None
+    show = {filters["source"]} if filters["source"] else set(SOURCES)
+    events = db.session.scalars(_events_query({"company": company.id, "project": procore_project_id, **filters})
+                                .order_by(WebhookEvent.id.desc()).limit(timeline.MAX_EVENTS)).all() \
+        if "portal" in show else []
+    runs = timeline.our_runs(company.id, procore_project_id, since=since) if "run" in show else []
     deliveries, problem, problem_detail = [], None, None
-    if company.procore_company_id is not None and check is not None:
+    if company.procore_company_id is not None and check is not None and "procore" in show:
         try:
             client = company_client(company, procore_project_id)
             deliveries, problem = timeline.procore_deliveries(client, company.procore_company_id,
@@ -112,13 +130,19 @@ def project(company_id: int, procore_project_id: int):
             problem = str(error)
         if isinstance(problem, ProcoreError):  # Procore's message is English: a sentence, the text folded away
             problem, problem_detail = procore_problem(problem), str(problem)[:300]
+    entries = [entry for entry in timeline.merge(events, deliveries, runs)
+               if since is None or (entry.at is not None and entry.at >= since)]
+    pages = max(1, -(-len(entries) // EVENTS_PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    shown = entries[(page - 1) * EVENTS_PER_PAGE:page * EVENTS_PER_PAGE]
+    latest = timeline.our_events(company.id, procore_project_id, limit=1)
     return render_template("support/project.html", company=company, project_id=procore_project_id, check=check,
-                           entries=timeline.merge(events, deliveries,
-                                                  timeline.our_runs(company.id, procore_project_id)),
+                           entries=shown, total=len(entries), page=page, pages=pages, filters=filters,
+                           periods=PERIODS, event_statuses=EventStatus.ALL,
                            problem=problem, sync=sync_states.page_helpers(), tools=TOOL_LABELS,
-                           runs=timeline.runs_of(events),
-                           problem_detail=problem_detail, last_event=next(
-                               iter(events), None), quarantined=[e for e in events if e.status == "quarantined"],
+                           runs=timeline.runs_of(events), problem_detail=problem_detail,
+                           last_event=next(iter(latest), None),
+                           quarantined=timeline.quarantined(company.id, procore_project_id),
                            states=states, form=EmptyForm(), replayable=REPLAYABLE)
 
 

@@ -16,7 +16,8 @@ from portal.extensions import db
 from portal.models import EventStatus, Integration, SyncRun, WebhookEvent
 from portal.procore import PaginationIncomplete, ProcoreError
 
-MAX_ROWS = 60
+MAX_ROWS = 60  # Procore deliveries shown, and runs by default
+MAX_EVENTS = 500  # our inbox rows a project's timeline reads at most (after its filters), paged on the page
 
 
 @dataclass
@@ -50,11 +51,13 @@ def our_events(company_id: int, project_id: int, limit: int = MAX_ROWS) -> list[
         .order_by(WebhookEvent.id.desc()).limit(limit)).all()
 
 
-def our_runs(company_id: int, project_id: int, limit: int = MAX_ROWS) -> list[SyncRun]:
+def our_runs(company_id: int, project_id: int, limit: int = MAX_ROWS, since: datetime | None = None) -> list[SyncRun]:
     """The project's latest sync runs, every integration of the company on it (imports and exports)."""
-    return db.session.scalars(select(SyncRun).join(Integration, Integration.id == SyncRun.integration_id).where(
+    query = select(SyncRun).join(Integration, Integration.id == SyncRun.integration_id).where(
         Integration.company_id == company_id, Integration.procore_project_id == project_id)
-        .order_by(SyncRun.id.desc()).limit(limit)).all()
+    if since is not None:
+        query = query.where(SyncRun.created_at >= since)
+    return db.session.scalars(query.order_by(SyncRun.id.desc()).limit(limit)).all()
 
 
 def runs_of(events) -> dict[int, SyncRun]:
@@ -63,10 +66,12 @@ def runs_of(events) -> dict[int, SyncRun]:
     return {run.id: run for run in db.session.scalars(select(SyncRun).where(SyncRun.id.in_(ids)))} if ids else {}
 
 
-def quarantined(company_id: int | None = None, limit: int = 20) -> list[WebhookEvent]:
+def quarantined(company_id: int | None = None, project_id: int | None = None, limit: int = 20) -> list[WebhookEvent]:
     query = select(WebhookEvent).where(WebhookEvent.status == EventStatus.QUARANTINED)
     if company_id is not None:
         query = query.where(WebhookEvent.company_id == company_id)
+    if project_id is not None:
+        query = query.where(WebhookEvent.procore_project_id == project_id)
     return db.session.scalars(query.order_by(WebhookEvent.id.desc()).limit(limit)).all()
 
 

@@ -84,7 +84,7 @@ def test_the_projects_sync_runs_show_in_the_timeline_beside_its_events(app, db, 
     assert "Procore unreachable" not in visible and "Procore unreachable" in page  # folded, not hidden
     timeline = visible[visible.index('<table class="table timeline">'):]
     assert timeline.index(f"#{failed.id}") < timeline.index("Archivos del proyecto · modificación")  # newest first
-    assert visible.count("Ejecución de sincronización") == 1  # Obra Sur's run is not this project's
+    assert timeline.count("Ejecución de sincronización") == 1  # Obra Sur's run is not this project's
     assert client.get(f"/integrations/{ours.id}/runs/{failed.id}").status_code == 200  # the link leads somewhere
 
 
@@ -127,6 +127,53 @@ def test_support_filters_and_pages_the_received_events_with_project_names(app, d
     assert rows("?project=77")[0] == 25 and rows("?project=77&page=2")[0] == 5
     assert rows("?days=7")[0] == 25 and rows("?days=7&page=2")[0] == 5  # company B's is 10 days old
     assert rows("?status=bogus&company=999")[0] == 25  # meaningless filters are dropped, not an error
+
+
+def test_one_projects_timeline_filters_by_source_state_and_period_and_pages(app, db, client, login_as,
+                                                                             make_company, make_user):
+    """Issue 14: support's timeline of one project filters by source (received here, Procore delivery,
+    sync run), inbox state and period, and pages 25 entries at a time; other projects never show."""
+    from datetime import datetime, timedelta, timezone
+
+    from portal.models import EventStatus, Integration, SyncRun, WebhookEvent
+
+    company = make_company()
+    login_as(make_user("soporte@cbox.test", "support"))
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        for number in range(30):
+            db.session.add(WebhookEvent(event_key=f"e{number}", company_id=company.id, procore_project_id=77,
+                                        status=EventStatus.DONE, resource_name="Project Files", event_type="update",
+                                        received_at=now - timedelta(hours=number)))
+        db.session.add(WebhookEvent(event_key="old-failed", company_id=company.id, procore_project_id=77,
+                                    status=EventStatus.FAILED, resource_name="Images", event_type="create",
+                                    received_at=now - timedelta(days=10)))
+        db.session.add(WebhookEvent(event_key="elsewhere", company_id=company.id, procore_project_id=78,
+                                    status=EventStatus.FAILED, resource_name="Images", event_type="create",
+                                    received_at=now))
+        db.session.commit()
+    ours = save(app, db, Integration(company_id=company.id, cbox_folder_id=1, procore_company_id=7,
+                                     procore_project_id=77, procore_project_name="Obra Norte", selections={}))
+    save(app, db, SyncRun(integration_id=ours.id, kind="event", status="done", started_at=now, finished_at=now))
+
+    def rows(query=""):
+        page = client.get(f"/support/companies/{company.id}/projects/77{query}").get_data(as_text=True)
+        body = page[page.index('<table class="table timeline">'):]
+        body = body[body.index("<tbody>"):body.index("</tbody>")]
+        return body.count('<tr class="timeline-'), body, page
+
+    count, _body, page = rows()
+    assert count == 25 and "32 entradas" in page and "Página 1 de 2" in page
+    assert rows("?page=2")[0] == 7
+    count, body, _page = rows("?source=run")
+    assert count == 1 and "timeline-portal" not in body
+    count, body, page = rows("?status=failed")
+    assert count == 1 and "old-failed" in body and "elsewhere" not in body
+    assert "Un filtro por estado muestra solo los eventos recibidos aquí." in page
+    assert rows("?days=7")[0] == 25 and rows("?days=7&page=2")[0] == 6  # the 10-day-old event is left out
+    count, _body, page = rows("?source=run&days=1&status=quarantined")
+    assert count == 0 and "Nada coincide con estos filtros." in page
+    assert rows("?source=bogus&days=5")[0] == 25  # meaningless filters are dropped, not an error
 
 
 def test_an_event_whose_sync_run_failed_is_not_shown_as_a_green_processed(app, db, client, login_as,
