@@ -83,7 +83,27 @@ def test_folder_view_upload_status_icons_and_menu(app, live_server, page, consol
     page.get_by_label("Nuevo nombre").fill("Planos definitivos")
     page.get_by_role("button", name="Renombrar").click()
     page.get_by_text("Renombrado a Planos definitivos.").wait_for()
+
+    # Issue 14: right-click opens the same menu; a deletion is asked first and goes to the trash.
+    row = page.locator("tr", has_text="Memoria descriptiva.pdf")
+    row.click(button="right")
+    row.locator("details.cbox-menu").get_by_role("menuitem", name="Eliminar…").click()
+    page.get_by_text("Se puede restaurar desde allí durante 30 días").wait_for()
+    page.screenshot(path=str(screenshots / "cbox-04-delete-asked.png"), full_page=True)
+    page.get_by_role("button", name="Eliminar", exact=True).click()
+    page.get_by_text("Memoria descriptiva.pdf se movió a la papelera.").wait_for()
+    assert page.get_by_role("link", name="Memoria descriptiva.pdf").count() == 0
+
     page.get_by_role("navigation", name="Ruta de navegación").get_by_role("link", name="Torre Sur").click()
     page.get_by_role("heading", name="Quién puede editar").wait_for()
     page.screenshot(path=str(screenshots / "cbox-03-project.png"), full_page=True)
+    page.get_by_role("link", name="Papelera (1)").click()
+    trashed = page.locator("tr", has_text="Memoria descriptiva.pdf")
+    assert "Documentos / Procore" in trashed.inner_text() and "jefa@cbox.test" in trashed.inner_text()
+    page.screenshot(path=str(screenshots / "cbox-05-trash.png"), full_page=True)
+    trashed.get_by_role("button", name="Restaurar").click()
+    page.get_by_text("Memoria descriptiva.pdf se restauró en Documentos / Procore.").wait_for()
+    assert page.get_by_text("La papelera está vacía.").is_visible()
+    page.goto(f"{live_server.url}/cbox/folders/{folder_id}")
+    assert page.get_by_role("link", name="Memoria descriptiva.pdf").is_visible()
     assert console_errors == []

@@ -59,7 +59,7 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     page.get_by_role("link", name="Historial de ejecuciones").click()
     history_path = page.url[len(url):]
     assert page.locator("tbody tr").count() == 2, page.locator("tbody").inner_text()
-    assert page.get_by_text("Cambios desde Procore").first.is_visible()
+    assert page.get_by_text("Reintento de elementos fallidos").first.is_visible()
     assert page.get_by_text(re.compile(r"\d+ sincronizados")).first.is_visible()
     page.screenshot(path=str(screenshots / "63-run-history-after-retry.png"), full_page=True)
 
