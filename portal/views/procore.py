@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import audit
 from portal.connections.accounts import may_connect
@@ -13,7 +13,8 @@ from portal.connections import oauth_flow, service
 from portal.connections.oauth_flow import FlowError
 from portal.extensions import db
 from portal.forms import EmptyForm
-from portal.models import ProcoreAccount, Role
+from portal.models import Integration, ProcoreAccount, Role
+from portal.models.integrations import KEPT
 from portal.sync.reasons import account_problem
 from portal.views import safe_next
 
@@ -110,12 +111,18 @@ def choose_company():
     return render_template("procore/choose_company.html", identity=identity, form=form)
 
 
-@bp.route("/connections/<int:account_id>/disconnect", methods=["POST"])
+@bp.route("/connections/<int:account_id>/disconnect", methods=["GET", "POST"])
 @roles_required(*COMPANY_USERS)
 def disconnect(account_id: int):
+    """GET: what disconnecting means, asked first (issue 14); POST: revoke and forget the tokens."""
     account = get_scoped_or_404(ProcoreAccount, account_id)
     if current_user.role != Role.ADMIN and account.user_id != current_user.id:
         abort(403)
+    if request.method == "GET":
+        using = db.session.scalar(select(func.count()).select_from(Integration).where(
+            Integration.account_id == account.id, Integration.status.in_(KEPT)))
+        return render_template("procore/disconnect.html", account=account, integrations=using or 0,
+                               form=EmptyForm())
     if not EmptyForm().validate_on_submit():
         abort(400)
     confirmed = service.disconnect(account)

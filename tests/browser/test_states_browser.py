@@ -165,8 +165,10 @@ def test_every_state_icon_and_a_lost_permission(run_with_small_limits, page, con
 
     # Credentials lost (R34): disconnect the only account; items wait as pending, with the way back.
     page.goto(url + "/connections")
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name=re.compile("Desconectar")).first.click()
+    page.get_by_role("link", name="Desconectar…").first.click()
+    assert page.get_by_text("No se elimina nada en cBox ni en Procore.").is_visible()  # asked first (issue 14)
+    page.get_by_role("button", name="Desconectar", exact=True).click()
+    page.wait_for_url(re.compile(r".*/connections$"))
     page.goto(contratos_url)
     assert _status(page, "nota local.txt") == "local"
     assert page.get_by_role("link", name="Volver a conectar Procore").first.is_visible()

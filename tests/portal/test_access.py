@@ -53,6 +53,8 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     # member_a owns the account: people may disconnect their own.
     ("procore.disconnect", "POST"): {"anon": LOGIN, "admin_a": 302, "admin_b": MISSING, "support": FORBID,
                                      "member_a": 302},
+    ("procore.disconnect", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": MISSING, "support": FORBID,
+                                    "member_a": OK},  # asked first (issue 14)
     ("projects.index", "GET"): {"anon": LOGIN, "admin_a": OK, "admin_b": OK, "support": FORBID, "member_a": OK},
     ("projects.access", "GET"): {"anon": LOGIN, "admin_a": MISSING, "admin_b": MISSING, "support": FORBID,
                                  "member_a": MISSING},

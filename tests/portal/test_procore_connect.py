@@ -202,6 +202,9 @@ def test_disconnect_revokes_and_erases(app, db, client, portal_admin, procore_sa
 
         token = DbCredential(account.id).load().access_token
     revoked = procore_sandbox.stats()["tokens_revoked"]
+    asked = client.get(f"/connections/{account.id}/disconnect").get_data(as_text=True)  # asked first (issue 14)
+    assert "No se elimina nada en cBox ni en Procore." in asked and 'action="/connections/' in asked
+    assert procore_sandbox.stats()["tokens_revoked"] == revoked and accounts(app, db)[0].status == AccountStatus.VALID
     response = client.post(f"/connections/{account.id}/disconnect", data={"csrf_token": csrf_token(client)})
     assert response.status_code == 302
     assert procore_sandbox.stats()["tokens_revoked"] > revoked
