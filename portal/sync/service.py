@@ -7,8 +7,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from portal.cbox import permissions
 from portal.extensions import db
-from portal.models import CboxFolder, CboxFolderEditor, CboxProject, Integration, Role, SyncRun
+from portal.models import CboxFolder, CboxProject, Integration, SyncRun
 from portal.models.integrations import QUEUED
 from portal.sync import gate
 from portal.sync.jobs import create_run
@@ -31,21 +32,13 @@ def categorized_folder(company_id: int, folder_id: int | None) -> CboxFolder | N
     return folder if project.company_id == company_id else None
 
 
-def can_edit(user, folder: CboxFolder) -> bool:
-    """Edit permission on the categorized folder (R32): admins always, members when listed as editors."""
-    if user.role == Role.ADMIN:
-        return True
-    return db.session.scalar(select(CboxFolderEditor.id).where(
-        CboxFolderEditor.folder_id == folder.id, CboxFolderEditor.user_id == user.id)) is not None
-
-
 def check_portal_side(user, folder: CboxFolder) -> None:
     if not user.can_integrate_procore:
         raise NotAllowed(_l('Your portal user lacks the permission "Integraciones > Procore". '
                             'A company admin can grant it on the Users page.'))
-    if not can_edit(user, folder):
+    if not permissions.can_edit(user, folder):  # R32's one rule (portal/cbox/permissions.py)
         raise NotAllowed(_l("You cannot edit the folder %(name)s in cBox; ask a company admin for edit "
-                            "permission on it.", name=folder.name))
+                            "permission on it.", name=permissions.categorized_root(folder).name))
 
 
 def parse_ids(values: list[str]) -> list[int]:

@@ -10,10 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import audit
-from portal.connections.accounts import my_account
+from portal.views import procore_for
 from portal.access import roles_required
-from portal.cbox import permissions
-from portal.connections.credentials import client_for_account
 from portal.extensions import db
 from portal.forms import EmptyForm
 from portal.models import CboxFolder, Role
@@ -31,23 +29,11 @@ def _source_or_404() -> CboxFolder:
     return folder
 
 
-def _procore(folder: CboxFolder):
-    """(account, client), or the answer explaining what is missing (R32; the connect flow returns here)."""
-    try:
-        service.check_portal_side(current_user, permissions.categorized_root(folder))
-    except service.NotAllowed as refused:
-        return None, (render_template("integrations/refused.html", reason=str(refused), folder=folder), 403)
-    account = my_account(current_user)
-    if account is None or current_user.company.procore_company_id is None:
-        return None, redirect(url_for("procore.connect", next=request.full_path))
-    return (account, client_for_account(account)), None
-
-
 @bp.route("/new")
 @roles_required(Role.ADMIN, Role.MEMBER)
 def new():
     folder = _source_or_404()
-    context, refusal = _procore(folder)
+    context, refusal = procore_for(folder)
     if refusal:
         return refusal
     account, client = context
@@ -73,7 +59,7 @@ def new():
 def create():
     """ "Continuar": the export of the chosen items starts at once as background work (R5)."""
     folder = _source_or_404()
-    context, refusal = _procore(folder)
+    context, refusal = procore_for(folder)
     if refusal or not EmptyForm().validate_on_submit():
         return refusal or abort(400)
     account, client = context

@@ -14,9 +14,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal import audit
-from portal.connections.accounts import my_account
+from portal.views import procore_for
 from portal.access import company_scope_id, get_scoped_or_404, roles_required
-from portal.connections.credentials import client_for_account
 from portal.extensions import db
 from portal.forms import EmptyForm
 from portal.models import CboxProject, Integration, Role, SyncRun
@@ -42,18 +41,6 @@ def _folder_or_404():
     return folder
 
 
-def _procore(folder):
-    """The user's Procore account and client, or a response that explains what is missing."""
-    try:
-        service.check_portal_side(current_user, folder)
-    except service.NotAllowed as refused:
-        return None, (render_template("integrations/refused.html", reason=str(refused), folder=folder), 403)
-    account = my_account(current_user)
-    if account is None or current_user.company.procore_company_id is None:
-        return None, redirect(url_for("procore.connect", next=request.full_path))
-    return (account, client_for_account(account)), None
-
-
 @bp.route("/")
 @roles_required(*USERS, read_only=(Role.SUPPORT,))
 def index():
@@ -76,7 +63,7 @@ def new():
     """ "Importar desde… › Procore": pick the project, then what to import: folders and files
     (Documents), albums (Photos) or areas and disciplines (Drawings) (R3)."""
     folder = _folder_or_404()
-    context, refusal = _procore(folder)
+    context, refusal = procore_for(folder)
     if refusal:
         return refusal
     account, client = context
@@ -126,7 +113,7 @@ def tree():
     folder = _folder_or_404()
     if folder.kind != "documents":
         abort(404)
-    context, refusal = _procore(folder)
+    context, refusal = procore_for(folder)
     if refusal:
         return refusal
     account, client = context
@@ -145,7 +132,7 @@ def tree():
 def create():
     """Start the import; importing again from the project already linked extends its selection."""
     folder = _folder_or_404()
-    context, refusal = _procore(folder)
+    context, refusal = procore_for(folder)
     if refusal or not EmptyForm().validate_on_submit():
         return refusal or abort(400)
     account, client = context
