@@ -1,4 +1,5 @@
-"""Flask CLI commands: `flask users ...`, `flask companies ...`, `flask integrations ...`, `flask seed-demo`."""
+"""Flask CLI commands: `flask users ...`, `flask companies ...`, `flask integrations ...`, `flask audit ...`,
+`flask cbox gc`, `flask seed-demo` (`flask webhooks ...` lives with the receiver: portal/webhooks/cli.py)."""
 from __future__ import annotations
 
 import click
@@ -15,6 +16,7 @@ companies_cli = AppGroup("companies", help="Manage companies (portal tenants).")
 procore_cli = AppGroup("procore", help="Procore accounts and token keys.")
 audit_cli = AppGroup("audit", help="The audit log: who did what.")
 integrations_cli = AppGroup("integrations", help="Sync integrations: list, status, refresh, retry failed items.")
+cbox_cli = AppGroup("cbox", help="The cBox document store.")
 
 
 def _fail(error: Exception) -> None:
@@ -214,8 +216,24 @@ def audit_tail(count, company_id, action):
             entry.target, entry.detail or "")))
 
 
+@cbox_cli.command("gc")
+@click.option("--grace-minutes", default=60, show_default=True, help="Leave content written more recently alone.")
+def cbox_gc(grace_minutes: int):
+    """Delete blobs no file version uses, and temp files crashed uploads left (`flask cbox gc`)."""
+    from datetime import timedelta
+
+    from portal.cbox import store
+    from portal.cbox.blobstore import get_blob_store
+
+    removed = store.collect_garbage(grace=timedelta(minutes=grace_minutes))
+    db.session.commit()  # files of collected rows are deleted after this commit
+    temps = get_blob_store().remove_stale_temps()
+    click.echo(f"{removed} blob(s) and {temps} stale temp file(s) removed.")
+
+
 def register(app) -> None:
     app.cli.add_command(audit_cli)
+    app.cli.add_command(cbox_cli)
     app.cli.add_command(integrations_cli)
     app.cli.add_command(procore_cli)
     app.cli.add_command(users_cli)

@@ -6,9 +6,7 @@ Delete routes are registered last on purpose (tests/portal/test_access.py walks 
 """
 from __future__ import annotations
 
-from datetime import timedelta
 
-import click
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -17,8 +15,8 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.access import company_scope_id, roles_required
-from portal.cbox import permissions, store, trash, web
-from portal.cbox.blobstore import get_blob_store
+from portal.cbox import permissions, store, trash
+from portal.views import cbox_web as web
 from portal.cbox.errors import CboxError
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, CboxProject, Company, Role
@@ -297,13 +295,3 @@ def _action_page(action: str, item, **extra):
     return render_template("cbox/action.html", action=action, item=item, is_file=is_file,
                            crumbs=web.ancestors(web.parent_of(item)) if web.parent_of(item) else [],
                            exported=bool(exports.covering_item(item)), **extra)
-
-
-@bp.cli.command("gc")
-@click.option("--grace-minutes", default=60, show_default=True, help="Leave content written more recently alone.")
-def gc_command(grace_minutes: int):
-    """Delete blobs no file version uses, and temp files crashed uploads left (`flask cbox gc`)."""
-    removed = store.collect_garbage(grace=timedelta(minutes=grace_minutes))
-    db.session.commit()  # files of collected rows are deleted after this commit
-    temps = get_blob_store().remove_stale_temps()
-    click.echo(f"{removed} blob(s) and {temps} stale temp file(s) removed.")

@@ -1,4 +1,5 @@
-"""Helpers for the cBox pages (portal/views/cbox.py): tenant-scoped loading, edit checks, answers."""
+"""Request helpers for the cBox pages (portal/views/cbox.py): tenant-scoped loading, edit checks, answers.
+The store (portal/cbox/) knows no Flask request; these do (issue 16)."""
 from __future__ import annotations
 
 import mimetypes
