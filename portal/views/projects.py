@@ -12,7 +12,8 @@ from portal.access import roles_required
 from portal.connections.credentials import client_for_account
 from portal.extensions import db
 from portal.models import Role
-from portal.procore import ProcoreAuthError, ProcoreError, ProcorePermissionError, ProcoreUnavailable
+from portal.procore import ProcoreError, ProcorePermissionError
+from portal.sync.reasons import procore_problem_kind
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
@@ -31,14 +32,6 @@ class Access:
     missing: list[tuple[str, str]]  # (tool label, what it blocks)
 
 
-def _problem(error: ProcoreError) -> str:
-    if isinstance(error, ProcoreAuthError):
-        return "reauth"
-    if isinstance(error, ProcoreUnavailable):
-        return "down"
-    return "error"
-
-
 @bp.route("/")
 @roles_required(Role.ADMIN, Role.MEMBER)
 def index():
@@ -51,7 +44,8 @@ def index():
                           key=lambda project: project.name.lower())
     except ProcoreError as error:
         db.session.commit()  # keep a needs-re-authorization mark made by the client
-        return render_template("projects/index.html", account=account, projects=None, problem=_problem(error)), 502
+        return render_template("projects/index.html", account=account, projects=None,
+                               problem=procore_problem_kind(error)), 502
     return render_template("projects/index.html", account=account, projects=projects, problem=None)
 
 
@@ -68,7 +62,7 @@ def access(procore_project_id: int):
     except ProcorePermissionError:
         return render_template("projects/_access.html", access=None, problem="not_on_project")
     except ProcoreError as error:
-        return render_template("projects/_access.html", access=None, problem=_problem(error))
+        return render_template("projects/_access.html", access=None, problem=procore_problem_kind(error))
     levels = {tool: manifest.level(tool) for tool, _label, _why in TOOLS}
     missing = [(label, why) for tool, label, why in TOOLS if levels[tool] != "Admin"]
     return render_template("projects/_access.html", access=Access(levels, missing), problem=None, tools=TOOLS)

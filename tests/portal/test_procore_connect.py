@@ -99,6 +99,30 @@ def test_projects_page_lists_projects_and_permissions(client, portal_admin, proc
     assert "Puede configurar integraciones en este proyecto." in fragment
 
 
+@pytest.mark.parametrize("error, says", [("ProcoreAuthError", "Procore necesita que vuelva a iniciar sesión"),
+                                          ("ProcoreUnavailable", "No se puede contactar Procore")])
+def test_projects_page_names_procore_problems_through_the_one_mapping(client, portal_admin, procore_sandbox,
+                                                                      monkeypatch, error, says):
+    """Issue 16: the projects page reads a Procore error's kind from portal/sync/reasons.py like every view;
+    an authorization Procore rejects asks to sign in again (both the page and a project's row)."""
+    import portal.procore as procore_errors
+    from portal.views import projects
+
+    connect(client, pick=procore_sandbox.company_id())
+
+    class Refusing:
+        def __getattr__(self, name):
+            def call(*args, **kwargs):
+                raise getattr(procore_errors, error)("refused by the test")
+            return call
+
+    monkeypatch.setattr(projects, "client_for_account", lambda account: Refusing())
+    page = client.get("/projects/")
+    assert page.status_code == 502 and says in page.get_data(as_text=True)
+    row = client.get(f"/projects/{procore_sandbox.project_id('Edificio Los Álamos')}/access").get_data(as_text=True)
+    assert ("Vuelva a iniciar sesión en Procore" in row) == (error == "ProcoreAuthError")
+
+
 def test_user_without_project_admin_is_told_what_is_missing(client, portal_admin, procore_sandbox):
     """R9: sinadmin can connect (Directory Admin) but lacks Admin on the project Admin tool."""
     response = connect(client, login="sinadmin@constructora.test")
