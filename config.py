@@ -54,6 +54,27 @@ def _optional_float(name: str) -> float | None:
     return number if number > 0 else None
 
 
+def _number(name: str, default: str, kind=int):
+    """A setting that is a number >= 0 (seconds, counts, shares); a bad value names the variable."""
+    value = _env(name, default)
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what} (got {value!r})") from None
+    if number < 0:
+        raise ConfigError(f"{name} must not be negative (got {value!r})")
+    return number
+
+
+def _int(name: str, default: str) -> int:
+    return _number(name, default, int)
+
+
+def _float(name: str, default: str) -> float:
+    return _number(name, default, float)
+
+
 def _bool(name: str, default: bool) -> bool:
     value = _env(name)
     if value is None:
@@ -132,7 +153,7 @@ def load_config(env: str | None = None) -> dict:
         # psycopg 3 is the installed driver.
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
 
-    port = int(_env("PORT", "5000"))
+    port = _int("PORT", "5000")
     public_base_url = _env("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
 
     config = {
@@ -153,32 +174,32 @@ def load_config(env: str | None = None) -> dict:
         # rate is only an operator's ceiling, off unless set (requests per second, with its burst);
         # background work leaves PROCORE_RESERVE_SHARE of each window to web requests.
         "PROCORE_REQUESTS_PER_SECOND": _optional_float("PROCORE_REQUESTS_PER_SECOND"),
-        "PROCORE_BURST": int(_env("PROCORE_BURST", "4")),
-        "PROCORE_RESERVE_SHARE": float(_env("PROCORE_RESERVE_SHARE", "0.1")),
+        "PROCORE_BURST": _int("PROCORE_BURST", "4"),
+        "PROCORE_RESERVE_SHARE": _float("PROCORE_RESERVE_SHARE", "0.1"),
         "PROCORE_WEBHOOK_NAMESPACE": _env("PROCORE_WEBHOOK_NAMESPACE", "cbox-procore"),
         "PUBLIC_BASE_URL": public_base_url.rstrip("/"),
         "WEBHOOK_PATH": WEBHOOK_PATH,
         # Periodic jobs (portal/periodic.py: the one list), intervals in seconds, 0 = off: webhook health
         # checks, the webhook inbox sweep and the sync run sweep. Every worker re-arms the schedule at
         # least every PERIODIC_ARM_EVERY seconds (after a Redis flush or restart it comes back then).
-        "WEBHOOK_CHECK_EVERY": int(_env("WEBHOOK_CHECK_EVERY", "1800")),
-        "WEBHOOK_SWEEP_EVERY": int(_env("WEBHOOK_SWEEP_EVERY", "60")),
-        "SYNC_SWEEP_EVERY": int(_env("SYNC_SWEEP_EVERY", "60")),
+        "WEBHOOK_CHECK_EVERY": _int("WEBHOOK_CHECK_EVERY", "1800"),
+        "WEBHOOK_SWEEP_EVERY": _int("WEBHOOK_SWEEP_EVERY", "60"),
+        "SYNC_SWEEP_EVERY": _int("SYNC_SWEEP_EVERY", "60"),
         # A full refresh of every active integration (portal/sync/reconcile.py): lost webhooks are normal.
-        "SYNC_RECONCILE_EVERY": int(_env("SYNC_RECONCILE_EVERY", str(6 * 3600))),
-        "PERIODIC_ARM_EVERY": max(1, int(_env("PERIODIC_ARM_EVERY", "60"))),
+        "SYNC_RECONCILE_EVERY": _int("SYNC_RECONCILE_EVERY", str(6 * 3600)),
+        "PERIODIC_ARM_EVERY": max(1, _int("PERIODIC_ARM_EVERY", "60")),
         # The cBox trash (portal/cbox/trash.py): a deleted item stays restorable CBOX_TRASH_DAYS days; the
         # periodic job deletes older ones for good every CBOX_TRASH_PURGE_EVERY seconds.
-        "CBOX_TRASH_DAYS": max(1, int(_env("CBOX_TRASH_DAYS", "30"))),
-        "CBOX_TRASH_PURGE_EVERY": int(_env("CBOX_TRASH_PURGE_EVERY", "3600")),
+        "CBOX_TRASH_DAYS": max(1, _int("CBOX_TRASH_DAYS", "30")),
+        "CBOX_TRASH_PURGE_EVERY": _int("CBOX_TRASH_PURGE_EVERY", "3600"),
         # How long RQ keeps a finished job's result (and its job hash) in Redis, in seconds (RQ's default).
-        "RQ_RESULT_TTL": int(_env("RQ_RESULT_TTL", "500")),
+        "RQ_RESULT_TTL": _int("RQ_RESULT_TTL", "500"),
         "STORAGE_DIR": _env("STORAGE_DIR", str(instance_dir / "storage")),
         # cBox blob store backend (portal/cbox/blobstore.py BACKENDS); "filesystem" keeps blobs in STORAGE_DIR,
         # "s3" (chosen by STORAGE_URL=s3://..., see _storage_settings) keeps them in a bucket.
         **storage,
         # Largest upload accepted by the cBox pages (bytes; werkzeug answers 413 beyond it).
-        "MAX_CONTENT_LENGTH": int(_env("MAX_UPLOAD_BYTES", str(2 * 1024 ** 3))),
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_BYTES", str(2 * 1024 ** 3)),
         "SUPPORT_CONTACT_EMAIL": _env("SUPPORT_CONTACT_EMAIL", "soporte@cbox.example"),
         "RQ_QUEUES": ["default"],
         # Sessions and cookies (RELIABILITY 24).
@@ -205,17 +226,17 @@ def load_config(env: str | None = None) -> dict:
     # dead, how long one file may keep meeting expired download links, how old a webhook diagnosis
     # may be to gate an import, and how many deletions a refresh makes before asking an admin (SPEC R7).
     config.update({
-        "SYNC_DOWNLOAD_THREADS": int(_env("SYNC_DOWNLOAD_THREADS", "8")),
-        "SYNC_STALE_AFTER": float(_env("SYNC_STALE_AFTER", "120")),
-        "SYNC_ITEM_DEADLINE": float(_env("SYNC_ITEM_DEADLINE", "600")),
+        "SYNC_DOWNLOAD_THREADS": _int("SYNC_DOWNLOAD_THREADS", "8"),
+        "SYNC_STALE_AFTER": _float("SYNC_STALE_AFTER", "120"),
+        "SYNC_ITEM_DEADLINE": _float("SYNC_ITEM_DEADLINE", "600"),
         # Scale-out (portal/sync/batches.py): files a run's own threads cannot take at once are offered to
         # other workers in groups of SYNC_BATCH_FILES; a taker silent for SYNC_BATCH_STALE seconds loses it.
-        "SYNC_BATCH_FILES": int(_env("SYNC_BATCH_FILES", "16")),
-        "SYNC_BATCH_STALE": float(_env("SYNC_BATCH_STALE", "30")),
-        "HOOK_CHECK_MAX_AGE": float(_env("HOOK_CHECK_MAX_AGE", "120")),
-        "SYNC_DELETE_CONFIRM_ITEMS": int(_env("SYNC_DELETE_CONFIRM_ITEMS", "20")),
-        "SYNC_DELETE_CONFIRM_RATIO": float(_env("SYNC_DELETE_CONFIRM_RATIO", "0.10")),
-        "SYNC_DELETE_CONFIRM_MIN_TOTAL": int(_env("SYNC_DELETE_CONFIRM_MIN_TOTAL", "50")),
+        "SYNC_BATCH_FILES": _int("SYNC_BATCH_FILES", "16"),
+        "SYNC_BATCH_STALE": _float("SYNC_BATCH_STALE", "30"),
+        "HOOK_CHECK_MAX_AGE": _float("HOOK_CHECK_MAX_AGE", "120"),
+        "SYNC_DELETE_CONFIRM_ITEMS": _int("SYNC_DELETE_CONFIRM_ITEMS", "20"),
+        "SYNC_DELETE_CONFIRM_RATIO": _float("SYNC_DELETE_CONFIRM_RATIO", "0.10"),
+        "SYNC_DELETE_CONFIRM_MIN_TOTAL": _int("SYNC_DELETE_CONFIRM_MIN_TOTAL", "50"),
     })
     # Alerts (issue 14, portal/alerts.py): mail to the company's admins. Without SMTP_HOST no mail is
     # sent; the alerts still show in the portal's header. ALERT_MAIL_EVERY: how often the periodic job
@@ -233,7 +254,7 @@ def load_config(env: str | None = None) -> dict:
         "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
         "SMTP_STARTTLS": _bool("SMTP_STARTTLS", False),
         "MAIL_FROM": _env("MAIL_FROM", "cbox-procore@localhost"),
-        "ALERT_MAIL_EVERY": int(_env("ALERT_MAIL_EVERY", "60")),
+        "ALERT_MAIL_EVERY": _int("ALERT_MAIL_EVERY", "60"),
         "ALERT_DIGEST_HOUR": int(digest_hour),
     })
     # Webhook receiver (RELIABILITY 6): the longest a delivery waits on Redis before leaving the
@@ -242,7 +263,11 @@ def load_config(env: str | None = None) -> dict:
     # write at a Procore call raises (development and tests); off, it is logged and committed first.
     config["STRICT_DB_BOUNDARY"] = _bool("STRICT_DB_BOUNDARY", not production)
     config.update({
-        "WEBHOOK_REDIS_TIMEOUT": float(_env("WEBHOOK_REDIS_TIMEOUT", "0.05")),
+        # Where Procore sends the user back after consent; unset: this host's /procore/callback.
+        "PROCORE_REDIRECT_URI": _env("PROCORE_REDIRECT_URI"),
+        # How long a worker reuses the access token it read from the database before reading it again.
+        "PROCORE_TOKEN_CACHE_SECONDS": _float("PROCORE_TOKEN_CACHE_SECONDS", "2.0"),
+        "WEBHOOK_REDIS_TIMEOUT": _float("WEBHOOK_REDIS_TIMEOUT", "0.05"),
         "SQLITE_SYNCHRONOUS": _env("SQLITE_SYNCHRONOUS", "NORMAL"),
     })
     return config

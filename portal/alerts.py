@@ -133,7 +133,7 @@ def _send(messages: list[EmailMessage]) -> None:
 
 
 def _base_url() -> str:
-    return current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/")
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
 
 
 def send_due(now: datetime | None = None) -> int:

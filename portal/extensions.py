@@ -41,7 +41,7 @@ def tune_sqlite(app) -> None:
         engine = db.engine
     if engine.dialect.name != "sqlite":
         return
-    synchronous = str(app.config.get("SQLITE_SYNCHRONOUS", "NORMAL")).upper()
+    synchronous = str(app.config["SQLITE_SYNCHRONOUS"]).upper()
     if synchronous not in {"NORMAL", "FULL", "EXTRA"}:
         raise ValueError(f"SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {synchronous!r}")
 

@@ -28,7 +28,7 @@ from portal.models.cbox import CboxFile, CboxFolder, CboxProject, CboxTrashEntry
 from portal.models.tenancy import utcnow
 
 def keep_days() -> int:
-    return max(1, int(current_app.config.get("CBOX_TRASH_DAYS", 30)))
+    return current_app.config["CBOX_TRASH_DAYS"]  # config.py keeps it >= 1
 
 
 def _root(item) -> CboxFolder:

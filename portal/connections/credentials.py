@@ -177,7 +177,7 @@ def client_for(credential) -> ProcoreClient:
         interactive=has_request_context(), reserve_share=config["PROCORE_RESERVE_SHARE"],
         # A pair read at most 2 s ago instead of a DB read + decryption per request; a 401 or a
         # near expiry still re-reads the stored pair under the refresh lock (RELIABILITY 19).
-        token_cache_seconds=config.get("PROCORE_TOKEN_CACHE_SECONDS", 2.0),
+        token_cache_seconds=config["PROCORE_TOKEN_CACHE_SECONDS"],
         # Every attempt first ends this thread's database transaction (no lock held while Procore answers).
         before_call=db_boundary.before_network_call,
     )

@@ -127,7 +127,7 @@ class Execution:
         run.files_total = run.files_done = run.bytes_total = run.bytes_done = run.skipped = run.failed = 0
         run.listing_complete = False  # while listing, the page shows "N found", never a percentage (D1)
         self.sightings, self.folders, self.account = removal.Sightings(), {}, account
-        app, workers = current_app._get_current_object(), current_app.config.get("SYNC_DOWNLOAD_THREADS", 8)
+        app, workers = current_app._get_current_object(), current_app.config["SYNC_DOWNLOAD_THREADS"]
         db.session.commit()
         # Downloads go to this worker's threads, and beyond what they can take, to other workers (batches.py).
         with SharedFetcher(app, run.id, account.id, self.target, self.mapper, workers) as fetcher:

@@ -201,7 +201,7 @@ def follow_up(integration_id: int) -> None:
 
 def sweep() -> list[int]:
     """Re-enqueue runs that no worker is working on; return their ids."""
-    stale = utcnow() - timedelta(seconds=current_app.config.get("SYNC_STALE_AFTER", 120))
+    stale = utcnow() - timedelta(seconds=current_app.config["SYNC_STALE_AFTER"])
     rows = db.session.scalars(select(SyncRun).where(
         or_(SyncRun.status.in_((RUNNING, "stopping")) & (SyncRun.heartbeat_at < stale),
             (SyncRun.status == QUEUED) & (SyncRun.created_at < stale)))).all()

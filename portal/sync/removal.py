@@ -111,9 +111,9 @@ def delete(links: dict, proven: list[SyncItem], run: SyncRun) -> None:
 def delete_threshold(total: int) -> float:
     """How many deletions a refresh makes without asking (config SYNC_DELETE_CONFIRM_*)."""
     config = current_app.config
-    items = config.get("SYNC_DELETE_CONFIRM_ITEMS", 20)
-    if total >= config.get("SYNC_DELETE_CONFIRM_MIN_TOTAL", 50):  # 10% of a tiny tree is one file
-        return min(items, total * config.get("SYNC_DELETE_CONFIRM_RATIO", 0.10))
+    items = config["SYNC_DELETE_CONFIRM_ITEMS"]
+    if total >= config["SYNC_DELETE_CONFIRM_MIN_TOTAL"]:  # 10% of a tiny tree is one file
+        return min(items, total * config["SYNC_DELETE_CONFIRM_RATIO"])
     return items
 
 

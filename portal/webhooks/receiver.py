@@ -13,7 +13,7 @@ import logging
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from config import WEBHOOK_PATH
@@ -40,7 +40,7 @@ def connect_redis(app, url: str) -> redis.Redis:
     """The receiver's own Redis connection: short timeouts and no retry, so a slow or dead
     Redis costs a delivery at most WEBHOOK_REDIS_TIMEOUT (RELIABILITY 6: p99 under 100 ms);
     the row is already committed and the sweeper enqueues it later (RELIABILITY 10)."""
-    timeout = float(app.config.get("WEBHOOK_REDIS_TIMEOUT", 0.05))
+    timeout = float(app.config["WEBHOOK_REDIS_TIMEOUT"])
     return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
                                 retry=Retry(NoBackoff(), 0))
 
@@ -73,5 +73,5 @@ def receive():
     if not is_new:
         return _answer(200, "duplicate")
     if row.status == EventStatus.RECEIVED:
-        inbox.enqueue(row.id, fast=current_app.config.get("WEBHOOK_FAST_ENQUEUE", True))
+        inbox.enqueue(row.id, fast=True)
     return _answer(202 if row.status == EventStatus.RECEIVED else 200, row.status, row.id)
