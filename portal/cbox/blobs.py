@@ -68,10 +68,8 @@ def register_blob(sha256: str, size: int) -> CboxBlob:
     return _record(sha256, size)
 
 
-# One statement, the same on PostgreSQL and SQLite (>= 3.35): it replaced insert + bulk UPDATE + get +
-# refresh. The ORM's bulk UPDATE scanned the whole identity map for every file (a quarter of a 1,000-file
-# import's GIL time, py-spy on bench/import_documents.py), and SQLAlchemy cannot cache the compiled form
-# of a dialect upsert, so even a single upsert construct cost a compilation per file. Text is compiled once.
+# One statement, the same on PostgreSQL and SQLite (>= 3.35), as text: SQLAlchemy cannot cache the compiled
+# form of a dialect upsert construct, and an ORM bulk UPDATE walks the whole identity map; text is compiled once.
 _UPSERT_SQL = ("INSERT INTO cbox_blobs (sha256, size, created_at, last_written_at) VALUES (:sha256, :size, :now, :now) "
                "ON CONFLICT (sha256) DO UPDATE SET last_written_at = excluded.last_written_at")
 _UPSERT_TYPES = (bindparam("now", type_=CboxBlob.__table__.c.last_written_at.type),

@@ -27,8 +27,8 @@ def plain_session() -> requests.Session:
     """A requests Session that does not re-read the environment on every request.
 
     With ``trust_env`` requests looks up proxy variables, ``no_proxy`` and ~/.netrc for each
-    request (~0.3 ms of CPU, about a tenth of a download thread's Python time in the import
-    profile), and a .netrc entry for Procore's host would even replace our bearer header. When
+    request (CPU on every call), and a .netrc entry for Procore's host would even replace our
+    bearer header. When
     no proxy is configured we read the CA bundle variables once and switch that off; behind a
     proxy the session keeps requests' defaults, so ``no_proxy`` still works.
     """
@@ -57,7 +57,7 @@ def safe_url(url: str) -> str:
 def log_response(method: str, url: str, status: int | str, started: float, now: float,
                  attempt: int = 0) -> None:
     if not log.isEnabledFor(logging.INFO):
-        return  # parsing and redacting the URL costs ~0.3 ms per request: only when it is logged
+        return  # parsing and redacting the URL costs CPU on every request: only when it is logged
     log.info("procore %s %s -> %s in %.0f ms%s", method, safe_url(url), status,
              (now - started) * 1000, f" (retry {attempt})" if attempt else "")
 
