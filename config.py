@@ -163,6 +163,10 @@ def load_config(env: str | None = None) -> dict:
         # least every PERIODIC_ARM_EVERY seconds (after a Redis flush or restart it comes back then).
         "WEBHOOK_CHECK_EVERY": int(_env("WEBHOOK_CHECK_EVERY", "1800")),
         "WEBHOOK_SWEEP_EVERY": int(_env("WEBHOOK_SWEEP_EVERY", "60")),
+        # The inbox sweep re-enqueues an event received (or due for retry) this many seconds ago and never
+        # picked up, and takes back a claim this old (its worker was killed; processing takes seconds).
+        "WEBHOOK_STALE_AFTER": float(_env("WEBHOOK_STALE_AFTER", "120")),
+        "WEBHOOK_STUCK_AFTER": float(_env("WEBHOOK_STUCK_AFTER", "1800")),
         "SYNC_SWEEP_EVERY": int(_env("SYNC_SWEEP_EVERY", "60")),
         # A full refresh of every active integration (portal/sync/reconcile.py): lost webhooks are normal.
         "SYNC_RECONCILE_EVERY": int(_env("SYNC_RECONCILE_EVERY", str(6 * 3600))),
