@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -330,6 +331,44 @@ def wait_quiet(app, timeout: float) -> dict:
         time.sleep(0.5)
 
 
+class Admin:
+    """The company's admin in a browser (real HTTP, the login form, CSRF tokens from the pages): answers
+    "delete" when a run previews a large deletion and waits for confirmation (R7; SYNC_DELETE_CONFIRM_*):
+    Procore's deletions are what the person meant."""
+
+    TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+    def __init__(self, web_url: str, email: str = "bench@demo.test", password: str = "bench password 123"):
+        self.url, self.http = web_url, requests.Session()
+        response = self.http.post(f"{web_url}/login", timeout=30, allow_redirects=False,
+                                  data={"email": email, "password": password, "csrf_token": self._token("/login")})
+        if response.status_code != 302:
+            raise RuntimeError(f"the bench admin could not sign in: {response.status_code}")
+
+    def _token(self, path: str) -> str:
+        return self.TOKEN.search(self.http.get(self.url + path, timeout=30).text).group(1)
+
+    def confirm_deletion(self, integration_id: int) -> None:
+        page = f"/integrations/{integration_id}"
+        response = self.http.post(f"{self.url}{page}/confirm", timeout=30, allow_redirects=False,
+                                  data={"decision": "delete", "csrf_token": self._token(page)})
+        if response.status_code != 302:
+            raise RuntimeError(f"confirming the deletion answered {response.status_code}")
+
+
+def settle(app, admin: Admin, integration_id: int, timeout: float) -> tuple[dict, int]:
+    """Wait for quiet; while a run awaits the confirmation of a large deletion, the admin confirms it and
+    the wait goes on. Returns (the counts, how many confirmations)."""
+    confirmed = 0
+    deadline = time.monotonic() + timeout
+    counts = wait_quiet(app, timeout)
+    while counts["runs"].get("awaiting_confirmation") and confirmed < 20 and time.monotonic() < deadline:
+        admin.confirm_deletion(integration_id)
+        confirmed += 1
+        counts = wait_quiet(app, deadline - time.monotonic())
+    return counts, confirmed
+
+
 def procore_tree(person: Person, folder_id: int) -> dict[str, str]:
     """{file name: sha256 of its latest version} of the live files in the soak folder."""
     folder = person.call("GET", f"/rest/v1.0/folders/{folder_id}")
@@ -442,8 +481,9 @@ def soak(args, work: Path, database_url: str, redis_url: str) -> dict:
         print(f"sent {deliveries.sent} deliveries of {len(deliveries.events)} events in {sending:.0f} s "
               f"({deliveries.answers_2xx} 2xx, {deliveries.answers_503} 503, {len(deliveries.unexpected)} other); "
               f"changes {changes.made}; {workers.kills} workers killed", flush=True)
-        counts = wait_quiet(app, args.quiet_timeout)
-        print(f"quiet after {time.monotonic() - started - sending:.0f} s: {counts}", flush=True)
+        counts, confirmed = settle(app, Admin(web_url), integration_id, args.quiet_timeout)
+        print(f"quiet after {time.monotonic() - started - sending:.0f} s: {counts}; the admin confirmed "
+              f"{confirmed} previewed large deletion(s)", flush=True)
         sb.control({"error_5xx_rate": 0.0})
         stats = sb.stats()
         print(f"sandbox: {stats.get('api_requests')} API requests, {stats.get('injected_5xx', 0)} injected 5xx, "
