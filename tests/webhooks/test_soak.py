@@ -20,7 +20,7 @@ LAST_LINE = re.compile(r"^accepted=(\d+) terminal=(\d+) mismatches=(\d+) duplica
 
 
 def test_short_soak_loses_nothing(app):  # app: the session's database is migrated and its queues emptied
-    command = [sys.executable, "bench/soak.py", "--minutes", "0.5", "--events", "300", "--kill-every", "5",
+    command = [sys.executable, "bench/soak.py", "--events", "200", "--minutes", "2", "--kill-every", "5",
                "--quiet-timeout", "150"]
     if os.environ.get("DATABASE_URL", "").startswith(("postgresql://", "postgres://")):
         command += ["--database-url", os.environ["DATABASE_URL"]]
@@ -29,6 +29,7 @@ def test_short_soak_loses_nothing(app):  # app: the session's database is migrat
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=290)
     output = done.stdout + done.stderr
+    print(done.stdout[-2500:])  # the figures, shown with -s or -rA
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     match = LAST_LINE.match(lines[-1]) if lines else None
     assert done.returncode == 0 and match, output[-6000:]
