@@ -184,6 +184,10 @@ def load_config(env: str | None = None) -> dict:
         # least every PERIODIC_ARM_EVERY seconds (after a Redis flush or restart it comes back then).
         "WEBHOOK_CHECK_EVERY": _int("WEBHOOK_CHECK_EVERY", "1800"),
         "WEBHOOK_SWEEP_EVERY": _int("WEBHOOK_SWEEP_EVERY", "60"),
+        # The inbox sweep re-enqueues an event received (or due for retry) this many seconds ago and never
+        # picked up, and takes back a claim this old (its worker was killed; processing takes seconds).
+        "WEBHOOK_STALE_AFTER": _float("WEBHOOK_STALE_AFTER", "120"),
+        "WEBHOOK_STUCK_AFTER": _float("WEBHOOK_STUCK_AFTER", "1800"),
         "SYNC_SWEEP_EVERY": _int("SYNC_SWEEP_EVERY", "60"),
         # A full refresh of every active integration (portal/sync/reconcile.py): lost webhooks are normal.
         "SYNC_RECONCILE_EVERY": _int("SYNC_RECONCILE_EVERY", str(6 * 3600)),

@@ -50,11 +50,11 @@ def bare_hook():
 
 
 @contextmanager
-def pg_schema(url: str):
+def pg_schema(url: str, prefix: str = "webhook_bench"):
     """A throw-away schema in the PostgreSQL database; yields the URL that uses only it."""
     from sqlalchemy import create_engine, make_url, text
 
-    schema = f"webhook_bench_{os.getpid()}"
+    schema = f"{prefix}_{os.getpid()}"
     base = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
     admin = create_engine(base)
     with admin.begin() as conn:

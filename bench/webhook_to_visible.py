@@ -85,8 +85,9 @@ def serve(app, port: int):
     return server
 
 
-def setup(app, sb, procore: Procore) -> dict:
-    """Company, admin + Procore account, cBox project, a healthy hook, one integration per tool."""
+def setup(app, sb, procore: Procore, tools=("documents", "photos", "drawings"), targets: dict | None = None) -> dict:
+    """Company, admin + Procore account, cBox project, a healthy hook, one integration per tool of `tools`
+    (`targets`: the folder, album, area to select; default pick_targets)."""
     from portal.cbox import store
     from portal.connections.credentials import client_for_account, record_integration
     from portal.extensions import db
@@ -106,12 +107,13 @@ def setup(app, sb, procore: Procore) -> dict:
         row, _failed = repair.apply(client, company, procore.project, row, "bench")
         db.session.commit()
         assert health.block_reason(row) is None, row.state
-        targets = pick_targets(procore)
-        selections = {"documents": {"folders": [targets["folder_id"]], "files": []},
-                      "photos": {"albums": [targets["album_id"]]},
-                      "drawings": {"areas": [targets["area_id"]], "disciplines": []}}
+        targets = targets or pick_targets(procore)
+        selections = {"documents": {"folders": [targets.get("folder_id")], "files": []},
+                      "photos": {"albums": [targets.get("album_id")]},
+                      "drawings": {"areas": [targets.get("area_id")], "disciplines": []}}
         runs = {}
-        for tool, selection in selections.items():
+        for tool in tools:
+            selection = selections[tool]
             integration = Integration(company_id=company.id, cbox_folder_id=store.categorized_folder(project, tool).id,
                                       procore_company_id=procore.company, procore_project_id=procore.project,
                                       procore_project_name=PROJECT, tool=tool, selections=selection,

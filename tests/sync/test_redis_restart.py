@@ -9,7 +9,7 @@ import pytest
 from redis import Redis
 from rq import Queue
 
-from tests.periodic.test_workers import RedisServer
+from tests.conftest import RedisServer
 from tests.sync.helpers import Procore, cbox_tree, make_world
 from tests.sync.test_import_documents import procore_folder, start
 from tests.workers import _stop, _wait, _worker

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.periodic.test_workers import RedisServer
+from tests.conftest import RedisServer
 from tests.webhooks.conftest import v2_event
 from tests.workers import _stop, _wait, _worker
 
