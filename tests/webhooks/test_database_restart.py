@@ -10,7 +10,6 @@ terminal, each once. SQLite is not covered: a file database has no server to los
 unreadable would test the filesystem, not an outage."""
 from __future__ import annotations
 
-
 import json
 import os
 import threading
