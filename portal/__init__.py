@@ -117,7 +117,7 @@ def _register_hooks(app: Flask) -> None:
             "alert_count": alert_count,
             "languages": app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
-            "is_htmx": bool(request.headers.get("HX-Request")),
+            "is_htmx": bool(request.htmx),
         }
 
     @app.template_filter("duration")
