@@ -19,8 +19,9 @@ import time
 import redis
 from rq import Queue, Worker
 
-from portal import create_app
+from portal import redis_conn
 from portal.extensions import db
+from portal.startup import start_app
 
 
 class PortalWorker(Worker):
@@ -66,11 +67,11 @@ class PortalWorker(Worker):
 
 
 def main(argv: list[str]) -> None:
-    app = create_app()
+    app = start_app()
     with app.app_context():
         engine = db.engine
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
-        connection = app.extensions["redis"]
+        connection = redis_conn.connection(app)
         names = argv or app.config["RQ_QUEUES"]
         pause = 1.0
         while True:

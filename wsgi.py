@@ -1,4 +1,4 @@
-"""WSGI entry point: `gunicorn wsgi:app`."""
-from portal import create_app
+"""WSGI entry point: `gunicorn wsgi:app` (also what `make run` serves)."""
+from portal.startup import start_app
 
-app = create_app()
+app = start_app()

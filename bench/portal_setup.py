@@ -12,10 +12,10 @@ def make_app(settings: dict):
     os.environ.update(settings)
     from flask_migrate import upgrade
 
-    from portal import create_app
+    from portal.startup import start_app
     from portal.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"]})
+    app = start_app({"SQLALCHEMY_DATABASE_URI": settings["DATABASE_URL"]})
     with app.app_context():
         upgrade(revision="heads")
         db.session.remove()

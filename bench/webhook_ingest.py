@@ -88,12 +88,12 @@ def prepare(instance: Path, database_url: str, redis_url: str):
     os.environ.update(env)
     from flask_migrate import upgrade
 
-    from portal import create_app
+    from portal.startup import start_app
     from portal.extensions import db
     from portal.models import Company
     from portal.webhooks import secrets
 
-    app = create_app()
+    app = start_app()
     with app.app_context():
         upgrade(revision="heads")
         company = Company(name="Bench", procore_company_id=5_000_000_001)

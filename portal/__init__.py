@@ -1,7 +1,6 @@
 """cbox-procore: the application factory."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
@@ -13,7 +12,10 @@ from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, mig
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    """Create the portal; `overrides` replaces configuration values (tests, scripts)."""
+    """Create the portal; `overrides` replaces configuration values (tests, scripts).
+
+    Only builds it: logging, the embedded Redis and the Redis connections are start-up work
+    (portal/startup.py), or made on first use (portal/redis_conn.py)."""
     app = Flask(
         __name__,
         template_folder=str(BASE_DIR / "templates"),
@@ -23,11 +25,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     config.update(overrides or {})
     app.config.update(config)
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    redis_url = redis_conn.resolve_url(app.config)
-    app.extensions["redis"] = redis_conn.connect(redis_url)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_conn.limiter_storage_uri(redis_url))
+    # Without REDIS_URL (a `flask` command, which serves no requests) the limiter counts in memory.
+    redis_url = app.config.get("REDIS_URL")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_conn.limiter_storage_uri(redis_url) if redis_url else "memory://")
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -117,7 +117,7 @@ def _register_hooks(app: Flask) -> None:
             "alert_count": alert_count,
             "languages": app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
-            "is_htmx": bool(request.headers.get("HX-Request")),
+            "is_htmx": bool(request.htmx),
         }
 
     @app.template_filter("duration")

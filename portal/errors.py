@@ -26,7 +26,7 @@ def _messages() -> dict:
 def render_error(status: int, title: str | None = None, message: str | None = None):
     default_title, default_message = _messages().get(status, _messages()[500])
     context = {"status": status, "title": title or default_title, "message": message or default_message}
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         return render_template("errors/_error.html", **context), status
     return render_template("errors/error.html", **context), status
 

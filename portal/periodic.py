@@ -54,6 +54,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy.exc import IntegrityError
 from werkzeug.utils import import_string
 
+from portal import redis_conn
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ BY_NAME = {job.name: job for job in PERIODIC}
 
 
 def _redis():
-    return current_app.extensions["redis"]
+    return redis_conn.connection()
 
 
 def next_due(every: int, now: float | None = None) -> int:

@@ -95,10 +95,11 @@ def main() -> int:
 
     from flask_migrate import upgrade
 
-    from portal import accounts, create_app
+    from portal import accounts, create_app, startup
     from portal.extensions import db
 
-    app = create_app()
+    startup.setup_logging()
+    app = create_app()  # migrations and demo data only: no Redis needed here
     with app.app_context():
         upgrade(revision="heads")  # features add migrations on parallel branches
         accounts.seed_demo(app.config["DEMO_PASSWORD"])
@@ -106,7 +107,7 @@ def main() -> int:
     log("database migrated; demo data present")
 
     spawn("worker", [sys.executable, "worker.py"], env)
-    spawn("web", [sys.executable, "-m", "flask", "--app", "portal:create_app", "run",
+    spawn("web", [sys.executable, "-m", "flask", "--app", "wsgi:app", "run",
                   "--host", "127.0.0.1", "--port", str(port), "--no-reload", "--with-threads"], env)
     if not wait_http(base_url + "/login"):
         log("the web server did not start; see its output above")

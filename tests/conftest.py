@@ -225,8 +225,8 @@ def s3_storage_url() -> str | None:
 def app(tmp_path_factory, request):
     from flask_migrate import upgrade
 
-    from portal import create_app
     from portal.extensions import db
+    from portal.startup import start_app
 
     instance = tmp_path_factory.mktemp("instance")
     overrides = {"PORTAL_ENV": "testing", "INSTANCE_DIR": str(instance), "STORAGE_DIR": str(instance / "storage"),
@@ -242,7 +242,7 @@ def app(tmp_path_factory, request):
         overrides.update(server.settings(), STORAGE_URL=s3_storage_url(), STORAGE_BACKEND="s3")
     if not os.environ.get("DATABASE_URL"):
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'test.db'}"
-    application = create_app(overrides)
+    application = start_app(overrides)  # REDIS_URL or an embedded Redis in the instance
     with application.app_context():
         if db.engine.dialect.name != "sqlite":
             _drop_everything(db)

@@ -27,7 +27,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, object_session
 
-from portal import db_boundary
+from portal import db_boundary, redis_conn
 from portal.connections import crypto
 from portal.extensions import db
 from portal.models import AccountStatus, Alert, ProcoreAccount, ProjectCredential
@@ -167,7 +167,7 @@ def client_for(credential) -> ProcoreClient:
     return ProcoreClient(
         config["PROCORE_API_URL"], config["PROCORE_LOGIN_URL"],
         config["PROCORE_CLIENT_ID"], config["PROCORE_CLIENT_SECRET"], credential,
-        redis=current_app.extensions["redis"],
+        redis=redis_conn.connection(),
         allow_private_redirects=config["PORTAL_ENV"] != "production",
         timeout=(5, 60),
         requests_per_second=config["PROCORE_REQUESTS_PER_SECOND"],  # an operator's ceiling; None: off

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from flask import current_app
 from sqlalchemy import select
 
-from portal import db_boundary
+from portal import db_boundary, redis_conn
 from portal.connections import crypto
 from portal.connections.credentials import client_for, load_pair, store_pair
 from portal.connections.oauth_flow import FlowError
@@ -60,14 +60,14 @@ def save_pending(pair: TokenPair, identity: Identity, flow: dict) -> str:
     """Keep a connection waiting for the company choice: encrypted, in Redis, 10 minutes."""
     key = secrets.token_urlsafe(24)
     blob = crypto.encrypt_json({"pair": pair.to_dict(), "identity": identity.__dict__, "flow": flow})
-    current_app.extensions["redis"].set(f"procore:pending:{key}", blob, ex=PENDING_TTL)
+    redis_conn.connection().set(f"procore:pending:{key}", blob, ex=PENDING_TTL)
     return key
 
 
 def load_pending(key: str | None, consume: bool = False) -> tuple[TokenPair, Identity, dict] | None:
     if not key:
         return None
-    redis = current_app.extensions["redis"]
+    redis = redis_conn.connection()
     name = f"procore:pending:{key}"
     blob = redis.getdel(name) if consume else redis.get(name)
     if blob is None:

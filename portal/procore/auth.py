@@ -1,5 +1,9 @@
 """OAuth 2.0 against Procore's login host: HTTP only, no storage.
 
+Refresh, client credentials (DMSA), revoke and token info, for the token manager and the
+disconnect. The authorization-code flow (authorize URL, code exchange) is Authlib's, in
+portal/connections/oauth_flow.py.
+
 Token calls are made ONCE, never retried here: an authorization code and a
 refresh token are single-use, and if a refresh response is lost on the way
 back, re-sending the old refresh token can only fail (invalid_grant). Transient
@@ -12,7 +16,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
-from urllib.parse import urlencode
 
 import requests
 
@@ -25,7 +28,6 @@ from .models import TokenPair
 TOKEN_PATH = "/oauth/token"
 REVOKE_PATH = "/oauth/revoke"
 INFO_PATH = "/oauth/token/info"
-AUTHORIZE_PATH = "/oauth/authorize"
 
 
 @dataclass(frozen=True)
@@ -59,16 +61,6 @@ class ProcoreOAuth:
 
     def __repr__(self) -> str:
         return f"ProcoreOAuth({self.base!r}, client_id={self.client_id!r})"
-
-    def authorize_url(self, redirect_uri: str, state: str) -> str:
-        query = urlencode({"response_type": "code", "client_id": self.client_id,
-                           "redirect_uri": redirect_uri, "state": state})
-        return f"{self.base}{AUTHORIZE_PATH}?{query}"
-
-    def exchange_code(self, code: str, redirect_uri: str) -> TokenPair:
-        body = self._token_call({"grant_type": "authorization_code", "code": code,
-                                 "redirect_uri": redirect_uri})
-        return TokenPair.from_api(body, now=self._now(), require_refresh=True)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         body = self._token_call({"grant_type": "refresh_token",

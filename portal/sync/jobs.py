@@ -17,7 +17,7 @@ from rq import Queue
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import aliased
 
-from portal import alerts
+from portal import alerts, redis_conn
 from portal.extensions import db
 from portal.models import Integration, SyncRun
 from portal.models.integrations import ACTIVE_RUN_STATUSES, AWAITING, EVENT, FAILED, QUEUED, RECONCILE, REFRESH, \
@@ -31,7 +31,7 @@ MAX_EVENT_REFS = 500  # resources one event run gathers; more at once are a whol
 
 
 def queue() -> Queue:
-    return Queue("default", connection=current_app.extensions["redis"])
+    return Queue("default", connection=redis_conn.connection())
 
 
 def create_run(integration: Integration, kind: str) -> SyncRun:

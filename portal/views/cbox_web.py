@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from htmx_flask import make_response as htmx_response
 from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
@@ -79,8 +80,8 @@ def flashing_errors():
 def back_to(folder: CboxFolder):
     """Back to the folder page: a redirect, or HX-Redirect for htmx uploads (full reload shows flashes)."""
     url = url_for("cbox.folder", folder_id=folder.id)
-    if request.headers.get("HX-Request"):
-        return "", 204, {"HX-Redirect": url}
+    if request.htmx:
+        return htmx_response("", 204, redirect=url)
     return redirect(url)
 
 

@@ -6,6 +6,7 @@ from flask_login import current_user
 from rq import Queue, Worker
 from sqlalchemy import func, select
 
+from portal import redis_conn
 from portal.access import company_scope_id, login_required
 from portal.overview import company_overview
 from portal.sync.reasons import describe_run_error
@@ -18,7 +19,7 @@ bp = Blueprint("dashboard", __name__)
 
 def _background_status() -> dict:
     """Count live RQ workers and queued jobs; an unreachable Redis is reported, not raised."""
-    connection = current_app.extensions["redis"]
+    connection = redis_conn.connection()
     try:
         workers = Worker.count(connection=connection)
         queued = sum(len(Queue(name, connection=connection)) for name in current_app.config["RQ_QUEUES"])

@@ -178,7 +178,7 @@ def show(integration_id: int):
     """The progress page; with HX-Request only the fragment, which polls itself until the run ends (D1)."""
     integration = get_scoped_or_404(Integration, integration_id)
     view = progress.RunView.latest(integration)
-    template = "integrations/_progress.html" if request.headers.get("HX-Request") else "integrations/show.html"
+    template = "integrations/_progress.html" if request.htmx else "integrations/show.html"
     return render_template(template, integration=integration, view=view, form=EmptyForm(),
                            label=progress.TOOL_LABELS.get(integration.tool, integration.tool),
                            destination=progress.destination(integration),

@@ -131,6 +131,6 @@ def set_active(user_id: int):
         db.session.commit()
         message = _("%(email)s was activated.") if user.active else _("%(email)s was deactivated.")
         flash(message % {"email": user.email}, "success")
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         return render_template("users/_row.html", user=user, action_form=EmptyForm(), oob_flash=True)
     return redirect(url_for("users.index"))

@@ -9,7 +9,6 @@ def init_app(app) -> None:
     """Register the receiver, the webhook pages and `flask webhooks` (called by create_app)."""
     from portal.webhooks import cli, receiver, views
 
-    receiver.init_app(app)
     app.register_blueprint(receiver.bp)
     app.register_blueprint(views.bp)
     cli.register(app)

@@ -16,6 +16,7 @@ from rq import Queue
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from portal import redis_conn
 from portal.extensions import db
 from portal.models import EventStatus, WebhookEvent
 from portal.webhooks.payload import ParsedEvent, PayloadError, parse_event
@@ -85,13 +86,13 @@ def store(raw: bytes, caller: Caller) -> tuple[Stored | None, bool]:
 
 
 def queue() -> Queue:
-    return Queue("default", connection=current_app.extensions["redis"])
+    return Queue("default", connection=redis_conn.connection())
 
 
 def _receiver_queue() -> Queue:
     """One Queue per process on the receiver's short-timeout connection, kept because a new
     Queue asks Redis for its version (INFO) before its first enqueue: a round trip per delivery."""
-    connection = current_app.extensions.get("webhook_redis") or current_app.extensions["redis"]
+    connection = redis_conn.receiver_connection()
     cached = current_app.extensions.get("webhook_queue")
     if cached is None or cached.connection is not connection:
         cached = current_app.extensions["webhook_queue"] = Queue("default", connection=connection)

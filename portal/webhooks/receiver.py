@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import logging
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -30,19 +27,6 @@ MAX_BODY = 256 * 1024
 @limiter.request_filter  # registered once, at import: Flask-Limiter then skips its per-request lookup
 def _is_receiver() -> bool:
     return request.endpoint == "webhook_receiver.receive"
-
-
-def init_app(app) -> None:
-    app.extensions["webhook_redis"] = connect_redis(app, app.config["REDIS_URL"])
-
-
-def connect_redis(app, url: str) -> redis.Redis:
-    """The receiver's own Redis connection: short timeouts and no retry, so a slow or dead
-    Redis costs a delivery at most WEBHOOK_REDIS_TIMEOUT (RELIABILITY 6: p99 under 100 ms);
-    the row is already committed and the sweeper enqueues it later (RELIABILITY 10)."""
-    timeout = float(app.config["WEBHOOK_REDIS_TIMEOUT"])
-    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                retry=Retry(NoBackoff(), 0))
 
 
 def _answer(status: int, result: str, event_id: int | None = None):

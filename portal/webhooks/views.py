@@ -70,7 +70,7 @@ def check(procore_project_id: int):
     company, client = _context(procore_project_id)
     row = health.check(company, procore_project_id, client, current_user.email)
     db.session.commit()
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         return _render("webhooks/_cell.html", row=row)
     return redirect(url_for("webhooks.detail", procore_project_id=procore_project_id))
 
@@ -82,7 +82,7 @@ def repair_hook(procore_project_id: int):
     company, client = _context(procore_project_id)
     if not may_connect(current_user):
         abort(403)
-    htmx = bool(request.headers.get("HX-Request"))
+    htmx = bool(request.htmx)
     row = health.check(company, procore_project_id, client, current_user.email)
     db.session.commit()
     try:

@@ -1,4 +1,6 @@
-"""OAuth helpers and the 401 -> refresh -> retry path."""
+"""OAuth helpers (refresh, client credentials, revoke, token info) and the 401 -> refresh -> retry path.
+
+The authorization-code flow is Authlib's: tests/portal/test_procore_oauth_flow.py."""
 from __future__ import annotations
 
 import json
@@ -26,16 +28,6 @@ def form(call) -> dict[str, str]:
 @pytest.fixture
 def oauth(clock):
     return ProcoreOAuth(LOGIN, "client-id", "client-secret", clock=clock.time)
-
-
-def test_exchange_code_sends_form_and_validates(oauth, rsps):
-    rsps.post(TOKEN, json=NEW)
-    pair = oauth.exchange_code("the-code", "https://portal/cb")
-    assert pair.access_token == "access-2" and pair.refresh_token == "refresh-2"
-    sent = form(rsps.calls[0])
-    assert sent == {"grant_type": "authorization_code", "code": "the-code",
-                    "redirect_uri": "https://portal/cb", "client_id": "client-id",
-                    "client_secret": "client-secret"}
 
 
 @pytest.mark.parametrize("body", [{"access_token": "a", "expires_in": 5400},
@@ -83,11 +75,6 @@ def test_revoke_and_token_info(oauth, rsps):
     info = oauth.token_info("access-1")
     assert info.resource_owner_id == 2 ** 40 and info.application_uid == "client-id"
     assert rsps.calls[1].request.headers["Authorization"] == "Bearer access-1"
-
-
-def test_authorize_url(oauth):
-    url = oauth.authorize_url("https://portal/cb", "st4te")
-    assert url.startswith(f"{LOGIN}/oauth/authorize?") and "state=st4te" in url
 
 
 class RecordingCredential(InMemoryCredential):

@@ -46,9 +46,10 @@ def silent_redis():
 
 def test_a_hanging_redis_does_not_hold_the_answer(app, db, hook, deliver, monkeypatch, silent_redis):
     """RELIABILITY 6: 2xx well within Procore's patience; the row waits for the sweeper (RELIABILITY 10)."""
-    from portal.webhooks import receiver
+    from portal import redis_conn
 
-    monkeypatch.setitem(app.extensions, "webhook_redis", receiver.connect_redis(app, silent_redis))
+    receiver_redis = redis_conn.connect_receiver(silent_redis, app.config["WEBHOOK_REDIS_TIMEOUT"])
+    monkeypatch.setitem(app.extensions, "webhook_redis", receiver_redis)
     began = time.perf_counter()
     response = deliver(v2_event(), auth=hook["auth"])
     elapsed = time.perf_counter() - began

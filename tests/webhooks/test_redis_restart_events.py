@@ -23,10 +23,11 @@ def _statuses(app, db) -> list[str]:
 def test_events_received_while_redis_is_down_are_processed_after_it_restarts(app, db, hook, deliver, tmp_path,
                                                                              monkeypatch):
     from portal.models import WebhookEvent
-    from portal.webhooks import receiver
+    from portal import redis_conn
 
     server = RedisServer(tmp_path).start()
-    monkeypatch.setitem(app.extensions, "webhook_redis", receiver.connect_redis(app, server.url))
+    receiver_redis = redis_conn.connect_receiver(server.url, app.config["WEBHOOK_REDIS_TIMEOUT"])
+    monkeypatch.setitem(app.extensions, "webhook_redis", receiver_redis)
     worker = _worker(app, tmp_path, "events", REDIS_URL=server.url, WEBHOOK_SWEEP_EVERY=1, PERIODIC_ARM_EVERY=1,
                      SYNC_SWEEP_EVERY=0, ALERT_MAIL_EVERY=0)
     log = tmp_path / "events.log"
