@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     ap.add_argument("--storage-worker", action="store_true", help=argparse.SUPPRESS)  # one storage process
     ap.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--storage-index", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.quiet:
@@ -62,8 +63,8 @@ def main(argv=None) -> int:
     workers: list[subprocess.Popen] = []
     where = f"Procore sandbox on http://{args.host}:{args.port} (db {st.config['db_path']})"
     if storage_sock is not None:
-        from .shared import SharedStore, shared_path
-        st.attach_shared(SharedStore(shared_path(st.config["db_path"])), "main")
+        from .shared import SharedStore
+        st.attach_shared(SharedStore(st.config["db_path"], args.storage_processes), "main")
         workers = start_storage_processes(args.storage_processes, storage_sock, st.config["db_path"], args.quiet)
         where += f", storage on {st.config['storage_base_url']} ({args.storage_processes} processes)"
     print(where, file=sys.stderr, flush=True)
@@ -85,8 +86,10 @@ def start_storage_processes(count: int, sock: socket.socket, db_path: str, quiet
     """Start ``count`` storage processes on the listening socket; return once each serves it."""
     ready_r, ready_w = os.pipe()
     cmd = [sys.executable, "-m", "sandbox", "--storage-worker", "--listen-fd", str(sock.fileno()),
-           "--ready-fd", str(ready_w), "--db", db_path] + (["--quiet"] if quiet else [])
-    workers = [subprocess.Popen(cmd, pass_fds=(sock.fileno(), ready_w)) for _ in range(count)]
+           "--ready-fd", str(ready_w), "--db", db_path, "--storage-processes", str(count)] + (
+        ["--quiet"] if quiet else [])
+    workers = [subprocess.Popen(cmd + ["--storage-index", str(index)], pass_fds=(sock.fileno(), ready_w))
+               for index in range(count)]
     os.close(ready_w)
     ready, deadline = b"", time.monotonic() + 60
     while len(ready) < count and time.monotonic() < deadline:
@@ -108,10 +111,11 @@ def storage_worker(args) -> int:
     from werkzeug.serving import make_server
 
     from .app import create_app
-    from .shared import SharedStore, shared_path
+    from .shared import SharedStore
 
     app = create_app({"db_path": args.db, "seed_on_empty": False}, role="storage")
-    app.extensions["sandbox"].attach_shared(SharedStore(shared_path(args.db)), "storage")
+    store = SharedStore(args.db, args.storage_processes, args.storage_index)
+    app.extensions["sandbox"].attach_shared(store, "storage")
     server = make_server("127.0.0.1", 0, app, threaded=True, fd=args.listen_fd)
     parent = os.getppid()
 
@@ -121,7 +125,10 @@ def storage_worker(args) -> int:
         os._exit(0)
     threading.Thread(target=orphaned, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    os.write(args.ready_fd, b"1")
+    try:
+        os.write(args.ready_fd, b"1")
+    except BrokenPipeError:
+        return 1  # the main process gave up waiting (or was stopped) before this one was ready
     os.close(args.ready_fd)
     server.serve_forever()
     return 0

@@ -6,15 +6,18 @@ default mode (REST, OAuth, the rate limiter, webhooks, the control API, the UI) 
 serve ``/_storage/...`` on a second port; the signed URLs point there (``storage_base_url``). So the
 file bytes no longer share one interpreter lock with the API.
 
-A small SQLite file beside the sandbox DB (``<db>_shared.sqlite3``, no fsync: nothing in it needs to
-outlive the processes) holds what would otherwise live in one process's memory:
+Small SQLite files beside the sandbox DB (no fsync: nothing in them needs to outlive the processes) hold
+what would otherwise live in one process's memory:
 
-* the config (one JSON row and its version): every process reads the version at the start of each
-  request and reloads the JSON when it moved; every change (``POST /_sandbox/config``, the clock, a
-  reset, the ``upload_storage_5xx_next`` countdown) is a read-modify-write in one write transaction;
-* the storage processes' counters: each adds what a request counted before the response leaves
-  (so ``/_sandbox/stats`` right after a download already shows it); the main process keeps its own in
-  memory, as in the default mode, and ``/_sandbox/stats`` sums both; a stats reset clears both.
+* the config (``<db>_shared.sqlite3``: one JSON row and its version): every process reads the version at
+  the start of each request and reloads the JSON when it moved; every change (``POST /_sandbox/config``,
+  the clock, a reset, the ``upload_storage_5xx_next`` countdown) is a read-modify-write in one write
+  transaction;
+* the storage processes' counters, one file each (``<db>_shared_stats<i>.sqlite3``, so that they never
+  wait on each other's write lock: SQLite's busy handler sleeps milliseconds): each process adds what a
+  request counted before the response leaves (so ``/_sandbox/stats`` right after a download already shows
+  it); the main process keeps its own in memory, as in the default mode, and ``/_sandbox/stats`` sums them
+  all; a stats reset clears them all.
 
 The rate limiter needs nothing shared: only the main process serves rate-limited requests (a storage
 process answers 404 to anything but ``/_storage/``), so each token keeps one budget.
@@ -36,18 +39,19 @@ CREATE TABLE IF NOT EXISTS stats (grp TEXT NOT NULL, key TEXT NOT NULL, value IN
 """
 
 
-def shared_path(db_path: str) -> str:
-    root, _ext = os.path.splitext(os.path.abspath(db_path))
-    return root + "_shared.sqlite3"
+def _root(db_path: str) -> str:
+    return os.path.splitext(os.path.abspath(db_path))[0]
 
 
-class SharedStore:
+class _Db:
+    """One small SQLite file: a pool of connections (werkzeug serves each connection on a thread of its own)."""
+
     def __init__(self, path: str):
         self.path = path
-        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()  # werkzeug: a thread per connection
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
 
     @contextmanager
-    def _conn(self):
+    def conn(self):
         try:
             conn = self._idle.get_nowait()
         except queue.Empty:
@@ -59,12 +63,12 @@ class SharedStore:
         finally:
             self._idle.put(conn)
 
-    def _read(self, sql: str):
-        with self._conn() as conn:
+    def read(self, sql: str) -> list:
+        with self.conn() as conn:
             return conn.execute(sql).fetchall()
 
-    def _write(self, work: Callable[[sqlite3.Connection], object]):
-        with self._conn() as conn:
+    def write(self, work: Callable[[sqlite3.Connection], object]):
+        with self.conn() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = work(conn)
@@ -74,24 +78,33 @@ class SharedStore:
             conn.execute("COMMIT")
             return result
 
+
+class SharedStore:
+    """The shared config and counters of a main process and its ``processes`` storage processes; ``index``:
+    which storage process this is (None in the main process)."""
+
+    def __init__(self, db_path: str, processes: int, index: int | None = None):
+        self.index = index
+        self._config = _Db(_root(db_path) + "_shared.sqlite3")
+        self._stats = [_Db(f"{_root(db_path)}_shared_stats{i}.sqlite3") for i in range(processes)]
+
     # --- lifecycle -------------------------------------------------------------------
     def init(self, config: dict) -> None:
-        """The main process, before it starts the storage processes: a fresh store holding ``config``."""
-        with self._conn() as conn:
-            conn.executescript(_SCHEMA)
-
-        def work(conn):
-            conn.execute("DELETE FROM stats")
-            conn.execute("INSERT OR REPLACE INTO config (id, version, body) VALUES (1, "
-                         "COALESCE((SELECT version FROM config WHERE id = 1), 0) + 1, ?)", (json.dumps(config),))
-        self._write(work)
+        """The main process, before it starts the storage processes: fresh files, the config ``config``."""
+        for db in [self._config, *self._stats]:
+            with db.conn() as conn:
+                conn.executescript(_SCHEMA)
+        self.reset_stats()
+        self._config.write(lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO config (id, version, body) VALUES (1, "
+            "COALESCE((SELECT version FROM config WHERE id = 1), 0) + 1, ?)", (json.dumps(config),)))
 
     # --- config ----------------------------------------------------------------------
     def config_version(self) -> int:
-        return self._read("SELECT version FROM config WHERE id = 1")[0][0]
+        return self._config.read("SELECT version FROM config WHERE id = 1")[0][0]
 
     def load_config(self) -> tuple[int, dict]:
-        version, body = self._read("SELECT version, body FROM config WHERE id = 1")[0]
+        version, body = self._config.read("SELECT version, body FROM config WHERE id = 1")[0]
         return version, json.loads(body)
 
     def update_config(self, mutate: Callable[[dict], object]) -> tuple[int, dict, object]:
@@ -102,18 +115,20 @@ class SharedStore:
             result = mutate(config)
             conn.execute("UPDATE config SET version = ?, body = ? WHERE id = 1", (version + 1, json.dumps(config)))
             return version + 1, config, result
-        return self._write(work)
+        return self._config.write(work)
 
     # --- counters --------------------------------------------------------------------
     def add_stats(self, rows: list[tuple[str, str, int]]) -> None:
-        """Add (group, key, n) rows: group "counters" for the flat counters, else a per-key table's name."""
+        """A storage process adds (group, key, n) rows: group "counters" for the flat counters, else the name
+        of a per-key table."""
         if rows:
-            self._write(lambda conn: conn.executemany(
+            self._stats[self.index].write(lambda conn: conn.executemany(
                 "INSERT INTO stats (grp, key, value) VALUES (?, ?, ?) "
                 "ON CONFLICT (grp, key) DO UPDATE SET value = value + excluded.value", rows))
 
     def stats_rows(self) -> list[tuple[str, str, int]]:
-        return self._read("SELECT grp, key, value FROM stats")
+        return [row for db in self._stats for row in db.read("SELECT grp, key, value FROM stats")]
 
     def reset_stats(self) -> None:
-        self._write(lambda conn: conn.execute("DELETE FROM stats"))
+        for db in self._stats:
+            db.write(lambda conn: conn.execute("DELETE FROM stats"))

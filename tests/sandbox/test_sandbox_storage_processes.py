@@ -16,7 +16,7 @@ from tests.sandbox.test_sandbox_storage import _a_file
 
 @pytest.fixture(scope="module")
 def sandbox_server():
-    server = SandboxServer(config={"seed_on_empty": True}, storage_processes=2)
+    server = SandboxServer(config={"seed_on_empty": True}, storage_processes=2, startup_timeout=120)
     server.start()
     yield server
     server.cleanup()
