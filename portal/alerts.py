@@ -174,8 +174,6 @@ def _send_digests(now: datetime) -> int:
                                                    User.company_id.is_not(None))).all()
     for admin in admins:
         last = admin.last_digest_at
-        if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=timezone.utc)
         if not settings_of(admin)["digest"] or (last is not None and last >= due):
             continue
         since = last or (due - timedelta(days=1))

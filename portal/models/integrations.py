@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, \
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, \
     UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.procore import ProcoreAccount
 from portal.models.tenancy import Company, User, utcnow
+from portal.models.types import ID, UTCDateTime
 
-ID = BigInteger().with_variant(db.Integer, "sqlite")
 
 # Run statuses. "stopping" is a request the worker honours between items. A run awaiting an
 # admin's confirmation of a mass deletion ends "cancelled" (the admin said so) or "superseded"
@@ -53,7 +53,7 @@ class Integration(db.Model):
     selections: Mapped[dict] = mapped_column(JSON, default=dict)  # {"folders": [ids], "files": [ids]}
     account_id: Mapped[int | None] = mapped_column(ForeignKey("procore_accounts.id"), nullable=True)  # R33
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     status: Mapped[str] = mapped_column(String(20), default="active")
 
     company: Mapped[Company] = relationship()
@@ -86,10 +86,10 @@ class SyncRun(db.Model):
     listing_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     confirmed_deletes: Mapped[bool] = mapped_column(Boolean, default=False)
     preview: Mapped[list | None] = mapped_column(JSON, nullable=True)  # paths a refresh would delete
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
@@ -123,8 +123,8 @@ class SyncBatch(db.Model):
     items: Mapped[list] = mapped_column(JSON)  # the files, as the listing gave them (signed links included)
     results: Mapped[list | None] = mapped_column(JSON, nullable=True)  # one entry per item, same order
     claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 
 class SyncItem(db.Model):
@@ -140,7 +140,7 @@ class SyncItem(db.Model):
     name: Mapped[str] = mapped_column(String(1000), default="")  # Procore's original name
     procore_version_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     procore_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    procore_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    procore_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cbox_folder_id: Mapped[int | None] = mapped_column(ID, nullable=True, index=True)
     cbox_file_id: Mapped[int | None] = mapped_column(ID, nullable=True, index=True)
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -152,5 +152,5 @@ class SyncItem(db.Model):
     reason_args: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_run_id: Mapped[int | None] = mapped_column(ID, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow,
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  server_default=func.now())

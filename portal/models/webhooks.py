@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
 from portal.models.tenancy import utcnow
+from portal.models.types import ID, UTCDateTime
 
-ID = BigInteger().with_variant(db.Integer, "sqlite")
 
 
 class WebhookSecret(db.Model):
@@ -28,10 +28,10 @@ class WebhookSecret(db.Model):
     procore_hook_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     secret_enc: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     # Set when a newer secret replaced this one; still accepted for a short grace period
     # because Procore may be retrying deliveries queued before the rotation.
-    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def __repr__(self) -> str:  # never the secret
         return f"<WebhookSecret {self.id} project={self.procore_project_id}>"
@@ -75,10 +75,10 @@ class WebhookEvent(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     raw_body: Mapped[str | None] = mapped_column(Text, nullable=True)  # size-capped, for support
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The sync run processing queued or joined for it (issue 14): support sees whether that run failed.
     # No foreign key: removing an integration deletes its runs, and the event's history stays.
     sync_run_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -101,5 +101,5 @@ class HookCheck(db.Model):
     state: Mapped[str] = mapped_column(String(32))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     procore_hook_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     checked_by: Mapped[str] = mapped_column(String(254))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 
@@ -38,11 +38,6 @@ FILE_RESOURCE = {"documents": "Project Files", "photos": "Images", "drawings": "
 assert all(RESOURCES[name][0] == tool for tool, name in FILE_RESOURCE.items())
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they are UTC (models.tenancy.utcnow)."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
-
-
 @dataclass
 class RunRow:
     """One line of the run history."""
@@ -51,14 +46,14 @@ class RunRow:
 
     @property
     def started(self) -> datetime:
-        return aware(self.run.started_at or self.run.created_at)
+        return self.run.started_at or self.run.created_at
 
     @property
     def seconds(self) -> float | None:
         """How long it ran; None while it has not started or not ended."""
         if self.run.started_at is None or self.run.finished_at is None:
             return None
-        return max((aware(self.run.finished_at) - aware(self.run.started_at)).total_seconds(), 0.0)
+        return max((self.run.finished_at - self.run.started_at).total_seconds(), 0.0)
 
 
 @dataclass
@@ -96,8 +91,8 @@ def run_items(run: SyncRun, limit: int = 500) -> list[ItemRow]:
 
 def last_success(integration: Integration) -> datetime | None:
     """When the last run that ended "done" finished (None: never)."""
-    return aware(db.session.scalar(select(func.max(SyncRun.finished_at)).where(
-        SyncRun.integration_id == integration.id, SyncRun.status == DONE)))
+    return db.session.scalar(select(func.max(SyncRun.finished_at)).where(
+        SyncRun.integration_id == integration.id, SyncRun.status == DONE))
 
 
 def item_counts(integration_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -198,7 +193,7 @@ def items_csv(integration: Integration) -> str:
     for link in links:
         writer.writerow([link.procore_kind, link.procore_id or "", _safe(link.name), _safe(paths.of(link)),
                          link.status, _safe(describe(link.reason_code, link.reason_args, link.error) or ""),
-                         aware(link.updated_at).strftime("%Y-%m-%d %H:%M:%S") if link.updated_at else "",
+                         link.updated_at.strftime("%Y-%m-%d %H:%M:%S") if link.updated_at else "",
                          link.last_run_id or ""])
     return out.getvalue()
 

@@ -124,7 +124,7 @@ class RunView:
         seconds = 0.0
         if run is not None and run.started_at is not None:
             end = run.finished_at or now()
-            seconds = max((_aware(end) - _aware(run.started_at)).total_seconds(), 0.001)
+            seconds = max((end - run.started_at).total_seconds(), 0.001)
         lost = not project_accounts(integration.company_id, integration.procore_project_id, integration.account_id)
         return cls(run, failures, seconds, lost)
 
@@ -154,9 +154,3 @@ class RunView:
         if run is None or not run.files_total:
             return 100 if run is not None and not self.active else 0
         return min(100, int(100 * run.files_done / run.files_total))
-
-
-def _aware(value):
-    from datetime import timezone
-
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
