@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Alert, Role, User
+from portal.models.integrations import REFRESH, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,10 @@ def run_ended(run) -> None:
     integration = run.integration
     subject = integration.procore_project_name or str(integration.procore_project_id)
     link = f"/integrations/{integration.id}/runs/{run.id}"
-    if run.status == "failed":
+    if run.status == RunStatus.FAILED:
         raise_alert(integration.company_id, "run_failed", subject, link, error=(run.error or "")[:500],
                     run=run.id)
-    elif run.status == "done" and run.kind == "refresh" and (run.imported + run.updated + run.deleted):
+    elif run.status == RunStatus.DONE and run.kind == REFRESH and (run.imported + run.updated + run.deleted):
         raise_alert(integration.company_id, "drift_repaired", subject, link, run=run.id,
                     repaired=run.imported + run.updated + run.deleted)
 

@@ -6,6 +6,7 @@ cBox store may delete its items on its own; a dangling id is detected and repair
 """
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, \
@@ -15,26 +16,64 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.models.procore import ProcoreAccount
 from portal.models.tenancy import Company, User, utcnow
-from portal.models.types import ID, UTCDateTime
+from portal.models.types import ID, StrEnumType, UTCDateTime
 
 
-# Run statuses. "stopping" is a request the worker honours between items. A run awaiting an
-# admin's confirmation of a mass deletion ends "cancelled" (the admin said so) or "superseded"
-# (a later run listed Procore again and decided anew).
-QUEUED, RUNNING, STOPPING, STOPPED, DONE, FAILED, AWAITING, CANCELLED, SUPERSEDED = (
-    "queued", "running", "stopping", "stopped", "done", "failed", "awaiting_confirmation", "cancelled",
-    "superseded")
-ACTIVE_RUN_STATUSES = (QUEUED, RUNNING, STOPPING)
+class RunStatus(enum.StrEnum):
+    """SyncRun.status. "stopping" is a request the worker honours between items. A run awaiting an
+    admin's confirmation of a mass deletion ends "cancelled" (the admin said so) or "superseded"
+    (a later run listed Procore again and decided anew)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    DONE = "done"
+    FAILED = "failed"
+    AWAITING = "awaiting_confirmation"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.STOPPING)
+WORKING_RUN_STATUSES = (RunStatus.RUNNING, RunStatus.STOPPING)  # a worker holds the run
+
+
+class BatchStatus(enum.StrEnum):
+    """SyncBatch.status (portal/sync/batches.py)."""
+
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    DONE = "done"
+
+
+class ItemStatus(enum.StrEnum):
+    """SyncItem.status: the cBox status icons (SPEC R7)."""
+
+    SYNCED = "synced"
+    SYNCING = "syncing"  # a run is writing the item now
+    PENDING = "pending"
+    PENDING_DELETION = "pending_deletion"
+    ERROR = "error"
+    SKIPPED = "skipped"  # an export leaves it in cBox on purpose (not an image for Photos, R29): shown "only in cBox"
+
+
+PROBLEM_ITEM_STATUSES = (ItemStatus.ERROR, ItemStatus.PENDING, ItemStatus.PENDING_DELETION)  # what pages list
+
+
+class IntegrationStatus(enum.StrEnum):
+    """Integration.status. "paused" gets no webhook events and no automatic exports, but still owns its
+    folders and links (a second integration of the same folder is refused as for an active one)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+KEPT = tuple(IntegrationStatus)
+
 IMPORT, REFRESH, EVENT, EXPORT = "import", "refresh", "event", "export"  # run kinds
 RECONCILE = "reconcile"  # SyncRun.origin of the refreshes the periodic reconciliation starts (portal/sync/reconcile.py)
 RETRY = "retry"  # SyncRun.origin of the run "retry failed items" queues (portal/sync/history.py)
-# Item (link) statuses: the cBox status icons (SPEC R7). "syncing": a run is writing the item now.
-SYNCED, SYNCING, PENDING, PENDING_DELETION, ERROR = "synced", "syncing", "pending", "pending_deletion", "error"
-SKIPPED = "skipped"  # an export leaves it in cBox on purpose (not an image for Photos, R29): shown "only in cBox"
-# Integration statuses: "paused" gets no webhook events and no automatic exports, but still owns its
-# folders and links (a second integration of the same folder is refused as for an active one).
-ACTIVE, PAUSED = "active", "paused"
-KEPT = (ACTIVE, PAUSED)
 
 
 class Integration(db.Model):
@@ -54,7 +93,8 @@ class Integration(db.Model):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("procore_accounts.id"), nullable=True)  # R33
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    status: Mapped[IntegrationStatus] = mapped_column(StrEnumType(IntegrationStatus, 20),
+                                                     default=IntegrationStatus.ACTIVE)
 
     company: Mapped[Company] = relationship()
     account: Mapped[ProcoreAccount | None] = relationship()
@@ -73,7 +113,7 @@ class SyncRun(db.Model):
     origin: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # An "event" run covers only these [resource_name, resource_id] pairs, named by webhook events (R4).
     scope: Mapped[list | None] = mapped_column(JSON, nullable=True)
-    status: Mapped[str] = mapped_column(String(30), default=QUEUED)
+    status: Mapped[RunStatus] = mapped_column(StrEnumType(RunStatus, 30), default=RunStatus.QUEUED)
     files_total: Mapped[int] = mapped_column(Integer, default=0)
     files_done: Mapped[int] = mapped_column(Integer, default=0)
     bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -118,7 +158,7 @@ class SyncBatch(db.Model):
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default=QUEUED)  # queued | claimed | done
+    status: Mapped[BatchStatus] = mapped_column(StrEnumType(BatchStatus, 20), default=BatchStatus.QUEUED)
     account_id: Mapped[int] = mapped_column(BigInteger)  # the Procore account the run lists and downloads with
     items: Mapped[list] = mapped_column(JSON)  # the files, as the listing gave them (signed links included)
     results: Mapped[list | None] = mapped_column(JSON, nullable=True)  # one entry per item, same order
@@ -146,7 +186,7 @@ class SyncItem(db.Model):
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Export: the path under CalidadCloud (Documents) or the description written (Photos, R30).
     exported_path: Mapped[str | None] = mapped_column(Text, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    status: Mapped[ItemStatus] = mapped_column(StrEnumType(ItemStatus, 20), default=ItemStatus.PENDING)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)  # the reason in English (logs, support)
     reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)  # portal/sync/reasons.py
     reason_args: Mapped[dict | None] = mapped_column(JSON, nullable=True)

@@ -12,8 +12,7 @@ from portal.models.tenancy import Company, User, utcnow
 from portal.models.types import ID, UTCDateTime
 
 
-
-class AccountStatus(str, enum.Enum):
+class AccountStatus(enum.StrEnum):
     VALID = "valid"
     NEEDS_REAUTH = "needs_reauth"  # refresh failed or Procore refused the token: the user must sign in again
     REVOKED = "revoked"  # disconnected from the portal; tokens erased

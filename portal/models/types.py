@@ -1,9 +1,11 @@
-"""Column types every model shares: the id and the UTC datetime (issue 16, one definition each)."""
+"""Column types every model shares: the id, the UTC datetime and the status enum (issue 16, one definition
+each)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from enum import StrEnum
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime, Integer, String
 from sqlalchemy.types import TypeDecorator
 
 # Ids: BIGINT everywhere but SQLite, whose autoincrementing key must be INTEGER.
@@ -33,3 +35,22 @@ def _utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
+
+
+class StrEnumType(TypeDecorator):
+    """A StrEnum column stored as its value in a VARCHAR(length) (no database enum type, no migration)
+    and read back as the member. Members are strings: they compare equal to the stored values, and
+    templates, JSON and CSV show the value."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[StrEnum], length: int):
+        super().__init__(length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect) -> StrEnum | None:
+        return None if value is None else self.enum_class(value)

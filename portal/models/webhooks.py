@@ -6,6 +6,7 @@ masked value Procore shows (procore-api.md §6). Every Procore id is a BigIntege
 """
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, func
@@ -13,8 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
 from portal.models.tenancy import utcnow
-from portal.models.types import ID, UTCDateTime
-
+from portal.models.types import ID, StrEnumType, UTCDateTime
 
 
 class WebhookSecret(db.Model):
@@ -37,7 +37,7 @@ class WebhookSecret(db.Model):
         return f"<WebhookSecret {self.id} project={self.procore_project_id}>"
 
 
-class EventStatus:
+class EventStatus(enum.StrEnum):
     """Inbox row states. Terminal: done, failed, quarantined, ignored, self_originated."""
 
     RECEIVED = "received"
@@ -48,8 +48,8 @@ class EventStatus:
     QUARANTINED = "quarantined"
     IGNORED = "ignored"
     SELF_ORIGINATED = "self_originated"
-    RUNNABLE = (RECEIVED, RETRYING)
-    ALL = (RECEIVED, PROCESSING, RETRYING, DONE, FAILED, QUARANTINED, IGNORED, SELF_ORIGINATED)
+    RUNNABLE = enum.nonmember((RECEIVED, RETRYING))
+    ALL = enum.nonmember((RECEIVED, PROCESSING, RETRYING, DONE, FAILED, QUARANTINED, IGNORED, SELF_ORIGINATED))
 
 
 class WebhookEvent(db.Model):
@@ -69,7 +69,7 @@ class WebhookEvent(db.Model):
     resource_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     resource_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     event_timestamp: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[EventStatus] = mapped_column(StrEnumType(EventStatus, 20), index=True)
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(60), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

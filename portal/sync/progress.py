@@ -11,7 +11,7 @@ from portal.cbox import store
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, Integration, SyncItem, SyncRun
 from portal.connections.credentials import project_accounts
-from portal.models.integrations import ACTIVE_RUN_STATUSES, ERROR, PENDING, PENDING_DELETION
+from portal.models.integrations import ACTIVE_RUN_STATUSES, PROBLEM_ITEM_STATUSES
 from portal.models.tenancy import utcnow
 from portal.sync.reasons import describe
 
@@ -117,7 +117,7 @@ class RunView:
     def latest(cls, integration: Integration) -> RunView:
         run = last_run(integration)
         links = db.session.scalars(select(SyncItem).where(
-            SyncItem.integration_id == integration.id, SyncItem.status.in_((ERROR, PENDING, PENDING_DELETION)))
+            SyncItem.integration_id == integration.id, SyncItem.status.in_(PROBLEM_ITEM_STATUSES))
             .order_by(SyncItem.updated_at.desc()).limit(50)).all()
         failures = [Problem(link.name, link.status, describe(link.reason_code, link.reason_args, link.error))
                     for link in links]
