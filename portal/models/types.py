@@ -40,7 +40,8 @@ def _utc(value: datetime | None) -> datetime | None:
 class StrEnumType(TypeDecorator):
     """A StrEnum column stored as its value in a VARCHAR(length) (no database enum type, no migration)
     and read back as the member. Members are strings: they compare equal to the stored values, and
-    templates, JSON and CSV show the value."""
+    templates, JSON and CSV show the value. A value outside the enum is stored and read back as the
+    plain string, as before the enums (a row written by another version must not break a page)."""
 
     impl = String
     cache_ok = True
@@ -50,7 +51,12 @@ class StrEnumType(TypeDecorator):
         self.enum_class = enum_class
 
     def process_bind_param(self, value: str | None, dialect) -> str | None:
-        return None if value is None else self.enum_class(value).value
+        return None if value is None else str(value)
 
-    def process_result_value(self, value: str | None, dialect) -> StrEnum | None:
-        return None if value is None else self.enum_class(value)
+    def process_result_value(self, value: str | None, dialect) -> StrEnum | str | None:
+        if value is None:
+            return None
+        try:
+            return self.enum_class(value)
+        except ValueError:
+            return value

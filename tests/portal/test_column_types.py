@@ -35,3 +35,31 @@ def test_the_server_default_comes_back_aware_utc(app, db):
         created = db.session.scalar(select(Company.created_at).where(Company.name == "Por defecto"))
         assert created.utcoffset() == timedelta(0)
         assert abs(datetime.now(timezone.utc) - created) < timedelta(minutes=5)
+
+
+def test_a_status_comes_back_as_its_enum_member_and_equals_the_stored_string(app, db):
+    from portal.models import Integration, IntegrationStatus
+
+    with app.app_context():
+        company = _company_id(db)
+        kept = Integration(company_id=company, cbox_folder_id=1, procore_company_id=1, procore_project_id=2,
+                           status=IntegrationStatus.PAUSED)
+        other = Integration(company_id=company, cbox_folder_id=1, procore_company_id=1, procore_project_id=3,
+                            status="removed")  # outside the enum: kept as written
+        db.session.add_all([kept, other])
+        db.session.commit()
+        stored = dict(db.session.execute(text("SELECT procore_project_id, status FROM integrations")).all())
+        assert stored == {2: "paused", 3: "removed"}
+        db.session.expire_all()
+        assert db.session.get(Integration, kept.id).status is IntegrationStatus.PAUSED
+        assert db.session.get(Integration, kept.id).status == "paused" and f"{IntegrationStatus.PAUSED}" == "paused"
+        assert db.session.get(Integration, other.id).status == "removed"
+
+
+def _company_id(db) -> int:
+    from portal.models import Company
+
+    company = Company(name="Estados")
+    db.session.add(company)
+    db.session.flush()
+    return company.id
