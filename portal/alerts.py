@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Alert, Role, User
+from portal.models.integrations import REFRESH, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,10 @@ def run_ended(run) -> None:
     integration = run.integration
     subject = integration.procore_project_name or str(integration.procore_project_id)
     link = f"/integrations/{integration.id}/runs/{run.id}"
-    if run.status == "failed":
+    if run.status == RunStatus.FAILED:
         raise_alert(integration.company_id, "run_failed", subject, link, error=(run.error or "")[:500],
                     run=run.id)
-    elif run.status == "done" and run.kind == "refresh" and (run.imported + run.updated + run.deleted):
+    elif run.status == RunStatus.DONE and run.kind == REFRESH and (run.imported + run.updated + run.deleted):
         raise_alert(integration.company_id, "drift_repaired", subject, link, run=run.id,
                     repaired=run.imported + run.updated + run.deleted)
 
@@ -174,8 +175,6 @@ def _send_digests(now: datetime) -> int:
                                                    User.company_id.is_not(None))).all()
     for admin in admins:
         last = admin.last_digest_at
-        if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=timezone.utc)
         if not settings_of(admin)["digest"] or (last is not None and last >= due):
             continue
         since = last or (due - timedelta(days=1))

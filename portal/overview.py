@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import HookCheck, Integration, ProcoreAccount, SyncItem, SyncRun
-from portal.models.integrations import DONE, ERROR, FAILED, PAUSED, PENDING, PENDING_DELETION
+from portal.models.integrations import PROBLEM_ITEM_STATUSES, IntegrationStatus, RunStatus
 from portal.models.procore import AccountStatus
 
 
@@ -45,19 +45,20 @@ def company_overview(company_id: int) -> Overview:
         view.hooks[state] = count
     integrations = db.session.scalars(select(Integration).where(Integration.company_id == company_id)
                                       .order_by(Integration.id)).all()
-    view.integrations, view.paused = len(integrations), sum(1 for i in integrations if i.status == PAUSED)
+    view.integrations = len(integrations)
+    view.paused = sum(1 for i in integrations if i.status == IntegrationStatus.PAUSED)
     ids = [integration.id for integration in integrations]
     if not ids:
         return view
     view.last_success = db.session.scalar(select(func.max(SyncRun.finished_at)).where(
-        SyncRun.integration_id.in_(ids), SyncRun.status == DONE))
+        SyncRun.integration_id.in_(ids), SyncRun.status == RunStatus.DONE))
     last_ids = select(func.max(SyncRun.id)).where(SyncRun.integration_id.in_(ids)).group_by(SyncRun.integration_id)
     last = {run.integration_id: run for run in db.session.scalars(select(SyncRun).where(SyncRun.id.in_(last_ids)))}
     by_id = {integration.id: integration for integration in integrations}
-    view.failing = [(by_id[iid], run) for iid, run in sorted(last.items()) if run.status == FAILED]
+    view.failing = [(by_id[iid], run) for iid, run in sorted(last.items()) if run.status == RunStatus.FAILED]
     counts: dict[int, dict[str, int]] = {}
     for iid, status, count in db.session.execute(select(SyncItem.integration_id, SyncItem.status, func.count()).where(
-            SyncItem.integration_id.in_(ids), SyncItem.status.in_((ERROR, PENDING, PENDING_DELETION)))
+            SyncItem.integration_id.in_(ids), SyncItem.status.in_(PROBLEM_ITEM_STATUSES))
             .group_by(SyncItem.integration_id, SyncItem.status)):
         counts.setdefault(iid, {})[status] = count
     view.problems = [(by_id[iid], counts[iid]) for iid in sorted(counts)]

@@ -248,13 +248,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 @dataclass
 class JobStatusRow:
     """One line of the support page's table."""
@@ -297,8 +290,8 @@ def status(now: datetime | None = None) -> list[JobStatusRow]:
     out = []
     for job in PERIODIC:
         every, row = job.every(), rows.get(job.name)
-        started = _aware(row.last_started_at) if row else None
-        finished = _aware(row.last_finished_at) if row else None
+        started = row.last_started_at if row else None
+        finished = row.last_finished_at if row else None
         next_at = armed.get(job.name)
         if not every:
             fault = False

@@ -78,8 +78,7 @@ def item_of(entry: CboxTrashEntry):
 
 
 def expires_at(entry: CboxTrashEntry) -> datetime:
-    deleted = entry.deleted_at if entry.deleted_at.tzinfo else entry.deleted_at.replace(tzinfo=timezone.utc)
-    return deleted + timedelta(days=keep_days())
+    return entry.deleted_at + timedelta(days=keep_days())
 
 
 def restore_target(entry: CboxTrashEntry) -> CboxFolder:

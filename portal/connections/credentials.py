@@ -46,12 +46,6 @@ class NoValidCredentials(RuntimeError):
                                        "an integration there were disconnected or need to sign in again."))
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite drops the zone
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 def store_pair(account: ProcoreAccount, pair: TokenPair) -> None:
     account.access_token_enc = crypto.encrypt(pair.access_token)
     account.refresh_token_enc = crypto.encrypt(pair.refresh_token)
@@ -64,7 +58,7 @@ def load_pair(account: ProcoreAccount) -> TokenPair:
         raise ProcoreAuthError("the Procore account needs a new login", needs_reauth=True)
     return TokenPair(access_token=crypto.decrypt(account.access_token_enc),
                      refresh_token=crypto.decrypt(account.refresh_token_enc),
-                     expires_at=_aware(account.expires_at), created_at=_aware(account.token_created_at))
+                     expires_at=account.expires_at, created_at=account.token_created_at)
 
 
 class DbCredential:

@@ -3,7 +3,8 @@ from portal.models.alerts import Alert
 from portal.models.audit import AuditEntry
 from portal.models.cbox import (CboxBlob, CboxFile, CboxFileVersion, CboxFolder, CboxFolderEditor,
                                  CboxProject, CboxTrashEntry)
-from portal.models.integrations import Integration, SyncBatch, SyncItem, SyncRun
+from portal.models.integrations import (BatchStatus, Integration, IntegrationStatus, ItemStatus, RunStatus, SyncBatch,
+                                        SyncItem, SyncRun)
 from portal.models.periodic import PeriodicJobRun
 from portal.models.procore import AccountStatus, ProcoreAccount, ProjectCredential
 from portal.models.tenancy import Company, Role, User
@@ -13,4 +14,5 @@ __all__ = ["AccountStatus", "Alert", "AuditEntry", "CboxBlob", "CboxFile", "Cbox
            "CboxTrashEntry",
            "CboxFolderEditor", "CboxProject", "Company", "ProcoreAccount", "ProjectCredential", "Role", "User",
            "EventStatus", "HookCheck", "WebhookEvent", "WebhookSecret",
-           "Integration", "SyncBatch", "SyncItem", "SyncRun", "PeriodicJobRun"]
+           "Integration", "IntegrationStatus", "SyncBatch", "BatchStatus", "SyncItem", "ItemStatus", "SyncRun",
+           "RunStatus", "PeriodicJobRun"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, func
+from sqlalchemy import JSON, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.models.integrations import ID
 from portal.models.tenancy import utcnow
+from portal.models.types import ID, UTCDateTime
 
 
 class Alert(db.Model):
@@ -22,6 +22,6 @@ class Alert(db.Model):
     subject: Mapped[str] = mapped_column(String(300), default="")  # what it concerns: a project, a login
     link: Mapped[str] = mapped_column(String(500), default="")  # where it is fixed (a path in the portal)
     params: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now(),
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now(),
                                                  index=True)
-    mailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)

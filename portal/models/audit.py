@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, String, func
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.models.integrations import ID
 from portal.models.tenancy import utcnow
+from portal.models.types import ID, UTCDateTime
 
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now(),
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now(),
                                                  index=True)
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"), nullable=True,
                                                    index=True)

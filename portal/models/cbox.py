@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, String, Text,
+from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Integer, String, Text,
                         UniqueConstraint, func)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.tenancy import Company, User, utcnow
+from portal.models.types import ID, UTCDateTime
 
-ID = BigInteger().with_variant(db.Integer, "sqlite")
 
 KINDS = ("documents", "photos", "drawings")
 # The categorized folders every cBox project starts with (SPEC "The data flow"). These are
@@ -36,7 +36,7 @@ class CboxProject(db.Model):
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
     company: Mapped[Company] = relationship()
 
@@ -52,8 +52,8 @@ class _Item:
     original_name: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(16))  # the categorized tree the item lives in
     origin: Mapped[str] = mapped_column(String(10), default="local")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow,
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  server_default=func.now())
 
 
@@ -126,10 +126,10 @@ class CboxBlob(db.Model):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     # Refreshed each time the content is written again, so garbage collection leaves alone a
     # blob that an unfinished transaction is about to reference.
-    last_written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+    last_written_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow,
                                                       server_default=func.now(), index=True)
 
     def __repr__(self) -> str:
@@ -145,7 +145,7 @@ class CboxFileVersion(db.Model):
     number: Mapped[int] = mapped_column(Integer)
     blob_sha256: Mapped[str] = mapped_column(ForeignKey("cbox_blobs.sha256"), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
     file: Mapped[CboxFile] = relationship(back_populates="versions")
     blob: Mapped[CboxBlob] = relationship()
@@ -186,7 +186,7 @@ class CboxTrashEntry(db.Model):
     name: Mapped[str] = mapped_column(String(255))
     original_parent_id: Mapped[int | None] = mapped_column(ID, nullable=True)  # no FK: it may be gone since
     original_path: Mapped[str] = mapped_column(Text)  # "Documentos / Obra / Planos", as it read then
-    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
     holder: Mapped[CboxFolder] = relationship()

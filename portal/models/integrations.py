@@ -6,35 +6,74 @@ cBox store may delete its items on its own; a dangling id is detected and repair
 """
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, \
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, \
     UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.procore import ProcoreAccount
 from portal.models.tenancy import Company, User, utcnow
+from portal.models.types import ID, StrEnumType, UTCDateTime
 
-ID = BigInteger().with_variant(db.Integer, "sqlite")
 
-# Run statuses. "stopping" is a request the worker honours between items. A run awaiting an
-# admin's confirmation of a mass deletion ends "cancelled" (the admin said so) or "superseded"
-# (a later run listed Procore again and decided anew).
-QUEUED, RUNNING, STOPPING, STOPPED, DONE, FAILED, AWAITING, CANCELLED, SUPERSEDED = (
-    "queued", "running", "stopping", "stopped", "done", "failed", "awaiting_confirmation", "cancelled",
-    "superseded")
-ACTIVE_RUN_STATUSES = (QUEUED, RUNNING, STOPPING)
+class RunStatus(enum.StrEnum):
+    """SyncRun.status. "stopping" is a request the worker honours between items. A run awaiting an
+    admin's confirmation of a mass deletion ends "cancelled" (the admin said so) or "superseded"
+    (a later run listed Procore again and decided anew)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    DONE = "done"
+    FAILED = "failed"
+    AWAITING = "awaiting_confirmation"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.STOPPING)
+WORKING_RUN_STATUSES = (RunStatus.RUNNING, RunStatus.STOPPING)  # a worker holds the run
+
+
+class BatchStatus(enum.StrEnum):
+    """SyncBatch.status (portal/sync/batches.py)."""
+
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    DONE = "done"
+
+
+class ItemStatus(enum.StrEnum):
+    """SyncItem.status: the cBox status icons (SPEC R7)."""
+
+    SYNCED = "synced"
+    SYNCING = "syncing"  # a run is writing the item now
+    PENDING = "pending"
+    PENDING_DELETION = "pending_deletion"
+    ERROR = "error"
+    SKIPPED = "skipped"  # an export leaves it in cBox on purpose (not an image for Photos, R29): shown "only in cBox"
+
+
+PROBLEM_ITEM_STATUSES = (ItemStatus.ERROR, ItemStatus.PENDING, ItemStatus.PENDING_DELETION)  # what pages list
+
+
+class IntegrationStatus(enum.StrEnum):
+    """Integration.status. "paused" gets no webhook events and no automatic exports, but still owns its
+    folders and links (a second integration of the same folder is refused as for an active one)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+KEPT = tuple(IntegrationStatus)
+
 IMPORT, REFRESH, EVENT, EXPORT = "import", "refresh", "event", "export"  # run kinds
 RECONCILE = "reconcile"  # SyncRun.origin of the refreshes the periodic reconciliation starts (portal/sync/reconcile.py)
 RETRY = "retry"  # SyncRun.origin of the run "retry failed items" queues (portal/sync/history.py)
-# Item (link) statuses: the cBox status icons (SPEC R7). "syncing": a run is writing the item now.
-SYNCED, SYNCING, PENDING, PENDING_DELETION, ERROR = "synced", "syncing", "pending", "pending_deletion", "error"
-SKIPPED = "skipped"  # an export leaves it in cBox on purpose (not an image for Photos, R29): shown "only in cBox"
-# Integration statuses: "paused" gets no webhook events and no automatic exports, but still owns its
-# folders and links (a second integration of the same folder is refused as for an active one).
-ACTIVE, PAUSED = "active", "paused"
-KEPT = (ACTIVE, PAUSED)
 
 
 class Integration(db.Model):
@@ -53,8 +92,9 @@ class Integration(db.Model):
     selections: Mapped[dict] = mapped_column(JSON, default=dict)  # {"folders": [ids], "files": [ids]}
     account_id: Mapped[int | None] = mapped_column(ForeignKey("procore_accounts.id"), nullable=True)  # R33
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    status: Mapped[IntegrationStatus] = mapped_column(StrEnumType(IntegrationStatus, 20),
+                                                     default=IntegrationStatus.ACTIVE)
 
     company: Mapped[Company] = relationship()
     account: Mapped[ProcoreAccount | None] = relationship()
@@ -73,7 +113,7 @@ class SyncRun(db.Model):
     origin: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # An "event" run covers only these [resource_name, resource_id] pairs, named by webhook events (R4).
     scope: Mapped[list | None] = mapped_column(JSON, nullable=True)
-    status: Mapped[str] = mapped_column(String(30), default=QUEUED)
+    status: Mapped[RunStatus] = mapped_column(StrEnumType(RunStatus, 30), default=RunStatus.QUEUED)
     files_total: Mapped[int] = mapped_column(Integer, default=0)
     files_done: Mapped[int] = mapped_column(Integer, default=0)
     bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -86,10 +126,10 @@ class SyncRun(db.Model):
     listing_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     confirmed_deletes: Mapped[bool] = mapped_column(Boolean, default=False)
     preview: Mapped[list | None] = mapped_column(JSON, nullable=True)  # paths a refresh would delete
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
@@ -118,13 +158,13 @@ class SyncBatch(db.Model):
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default=QUEUED)  # queued | claimed | done
+    status: Mapped[BatchStatus] = mapped_column(StrEnumType(BatchStatus, 20), default=BatchStatus.QUEUED)
     account_id: Mapped[int] = mapped_column(BigInteger)  # the Procore account the run lists and downloads with
     items: Mapped[list] = mapped_column(JSON)  # the files, as the listing gave them (signed links included)
     results: Mapped[list | None] = mapped_column(JSON, nullable=True)  # one entry per item, same order
     claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 
 class SyncItem(db.Model):
@@ -140,17 +180,17 @@ class SyncItem(db.Model):
     name: Mapped[str] = mapped_column(String(1000), default="")  # Procore's original name
     procore_version_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     procore_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    procore_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    procore_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cbox_folder_id: Mapped[int | None] = mapped_column(ID, nullable=True, index=True)
     cbox_file_id: Mapped[int | None] = mapped_column(ID, nullable=True, index=True)
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Export: the path under CalidadCloud (Documents) or the description written (Photos, R30).
     exported_path: Mapped[str | None] = mapped_column(Text, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    status: Mapped[ItemStatus] = mapped_column(StrEnumType(ItemStatus, 20), default=ItemStatus.PENDING)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)  # the reason in English (logs, support)
     reason_code: Mapped[str | None] = mapped_column(String(40), nullable=True)  # portal/sync/reasons.py
     reason_args: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_run_id: Mapped[int | None] = mapped_column(ID, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow,
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  server_default=func.now())

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
+from portal.models.types import UTCDateTime
 
 
 class PeriodicJobRun(db.Model):
@@ -21,9 +22,9 @@ class PeriodicJobRun(db.Model):
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)  # portal/periodic.py PERIODIC names
     runs: Mapped[int] = mapped_column(Integer, default=0)  # executions recorded since the row was created
-    last_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)  # its slot
-    last_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # its slot
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_result: Mapped[int | None] = mapped_column(Integer, nullable=True)  # what the job counted (see PERIODIC)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)  # None when the last run succeeded
     last_worker: Mapped[str | None] = mapped_column(String(120), nullable=True)

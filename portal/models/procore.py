@@ -4,16 +4,15 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Enum, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Enum, ForeignKey, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.tenancy import Company, User, utcnow
+from portal.models.types import ID, UTCDateTime
 
-ID = BigInteger().with_variant(db.Integer, "sqlite")
 
-
-class AccountStatus(str, enum.Enum):
+class AccountStatus(enum.StrEnum):
     VALID = "valid"
     NEEDS_REAUTH = "needs_reauth"  # refresh failed or Procore refused the token: the user must sign in again
     REVOKED = "revoked"  # disconnected from the portal; tokens erased
@@ -34,15 +33,15 @@ class ProcoreAccount(db.Model):
     procore_company_id: Mapped[int] = mapped_column(BigInteger)
     access_token_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     refresh_token_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    token_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    token_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     status: Mapped[AccountStatus] = mapped_column(
         Enum(AccountStatus, name="procore_account_status", values_callable=lambda e: [m.value for m in e]),
         default=AccountStatus.VALID)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    connected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow,
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  server_default=func.now())
 
     company: Mapped[Company] = relationship()
@@ -68,6 +67,6 @@ class ProjectCredential(db.Model):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("procore_accounts.id"), index=True)
     procore_project_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
     account: Mapped[ProcoreAccount] = relationship()

@@ -6,10 +6,11 @@ import secrets
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Enum, ForeignKey, String, func
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.models.types import ID, UTCDateTime
 from portal.security import hash_password, verify_password
 
 
@@ -27,13 +28,13 @@ class Role(str, enum.Enum):
 class Company(db.Model):
     __tablename__ = "companies"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The Procore company this tenant is linked to (SPEC R2), set by the first connection.
     procore_company_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
     procore_company_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
     users: Mapped[list[User]] = relationship(back_populates="company", order_by="User.email")
 
@@ -44,7 +45,7 @@ class Company(db.Model):
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(db.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -55,12 +56,12 @@ class User(UserMixin, db.Model):
     can_integrate_procore: Mapped[bool] = mapped_column(Boolean, default=False)
     # Alert choices (portal/alerts.py): {"immediate": {kind: bool}, "digest": bool}; None = the defaults.
     alert_settings: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    last_digest_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Rotated at logout and deactivation: every session cookie naming the old value dies
     # (RELIABILITY 25), even a copy kept by an attacker.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_urlsafe(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     company: Mapped[Company | None] = relationship(back_populates="users")
 

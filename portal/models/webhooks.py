@@ -6,15 +6,15 @@ masked value Procore shows (procore-api.md §6). Every Procore id is a BigIntege
 """
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
 from portal.models.tenancy import utcnow
-
-ID = BigInteger().with_variant(db.Integer, "sqlite")
+from portal.models.types import ID, StrEnumType, UTCDateTime
 
 
 class WebhookSecret(db.Model):
@@ -28,16 +28,16 @@ class WebhookSecret(db.Model):
     procore_hook_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     secret_enc: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     # Set when a newer secret replaced this one; still accepted for a short grace period
     # because Procore may be retrying deliveries queued before the rotation.
-    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     def __repr__(self) -> str:  # never the secret
         return f"<WebhookSecret {self.id} project={self.procore_project_id}>"
 
 
-class EventStatus:
+class EventStatus(enum.StrEnum):
     """Inbox row states. Terminal: done, failed, quarantined, ignored, self_originated."""
 
     RECEIVED = "received"
@@ -48,8 +48,8 @@ class EventStatus:
     QUARANTINED = "quarantined"
     IGNORED = "ignored"
     SELF_ORIGINATED = "self_originated"
-    RUNNABLE = (RECEIVED, RETRYING)
-    ALL = (RECEIVED, PROCESSING, RETRYING, DONE, FAILED, QUARANTINED, IGNORED, SELF_ORIGINATED)
+    RUNNABLE = enum.nonmember((RECEIVED, RETRYING))
+    ALL = enum.nonmember((RECEIVED, PROCESSING, RETRYING, DONE, FAILED, QUARANTINED, IGNORED, SELF_ORIGINATED))
 
 
 class WebhookEvent(db.Model):
@@ -69,16 +69,16 @@ class WebhookEvent(db.Model):
     resource_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     resource_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     event_timestamp: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[EventStatus] = mapped_column(StrEnumType(EventStatus, 20), index=True)
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(60), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     raw_body: Mapped[str | None] = mapped_column(Text, nullable=True)  # size-capped, for support
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The sync run processing queued or joined for it (issue 14): support sees whether that run failed.
     # No foreign key: removing an integration deletes its runs, and the event's history stays.
     sync_run_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -101,5 +101,5 @@ class HookCheck(db.Model):
     state: Mapped[str] = mapped_column(String(32))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     procore_hook_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     checked_by: Mapped[str] = mapped_column(String(254))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from portal.cbox import store, trash
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, SyncItem
-from portal.models.integrations import ERROR, PENDING, SYNCED, SYNCING
+from portal.models.integrations import ItemStatus
 from portal.sync.mapper import FILE, FOLDER, RemoteItem
 from portal.sync.reasons import Reason
 
@@ -34,7 +34,7 @@ def plan_file(item: RemoteItem, link: SyncItem | None) -> str:
     """
     if link is None or cbox_item(link) is None:
         return CREATE
-    if link.status != SYNCED or item.version_id != link.procore_version_id or item.size != link.procore_size:
+    if link.status != ItemStatus.SYNCED or item.version_id != link.procore_version_id or item.size != link.procore_size:
         return UPDATE  # errors and pending items are retried by every refresh: that is how it repairs them
     if item.parent_id != link.procore_parent_id or item.name != link.name:
         return MOVE
@@ -45,19 +45,20 @@ def link_for(links: dict, integration_id: int, item: RemoteItem) -> SyncItem:
     key = (item.kind, item.id)
     if key not in links:
         links[key] = SyncItem(integration_id=integration_id, procore_kind=item.kind, procore_id=item.id,
-                              name=item.name, status=PENDING, attempts=0)
+                              name=item.name, status=ItemStatus.PENDING, attempts=0)
         db.session.add(links[key])
     return links[key]
 
 
-def remember(link: SyncItem, item: RemoteItem, run_id: int, status: str = SYNCED, reason: Reason | None = None):
+def remember(link: SyncItem, item: RemoteItem, run_id: int, status: ItemStatus = ItemStatus.SYNCED,
+             reason: Reason | None = None):
     link.procore_parent_id, link.name, link.last_run_id = item.parent_id, item.name, run_id
     set_state(link, status, reason)
-    if item.kind == FILE and status == SYNCED:
+    if item.kind == FILE and status == ItemStatus.SYNCED:
         link.procore_version_id, link.procore_size, link.procore_updated_at = item.version_id, item.size, \
             item.updated_at
         link.attempts = 0
-    elif status == ERROR:
+    elif status == ItemStatus.ERROR:
         link.attempts = (link.attempts or 0) + 1
 
 
@@ -86,7 +87,7 @@ def apply_folder(item: RemoteItem, link: SyncItem, parent: CboxFolder, run_id: i
         link.cbox_folder_id = folder.id
     else:
         place(folder, parent, item.name)
-    remember(link, item, run_id, status=SYNCING)
+    remember(link, item, run_id, status=ItemStatus.SYNCING)
     return folder
 
 
@@ -106,6 +107,6 @@ def store_file(item: RemoteItem, link: SyncItem, parent: CboxFolder, sha256: str
     return action
 
 
-def mark_error(link: SyncItem, item: RemoteItem, reason: Reason, run_id: int, status: str = ERROR) -> None:
+def mark_error(link: SyncItem, item: RemoteItem, reason: Reason, run_id: int, status: str = ItemStatus.ERROR) -> None:
     """The item keeps its previous content (nothing is lost) and shows why it is not synced."""
     remember(link, item, run_id, status=status, reason=reason)

@@ -31,13 +31,12 @@ from sqlalchemy import delete, exists, select, update
 
 from portal.extensions import db
 from portal.models import Integration, SyncBatch, SyncRun
-from portal.models.integrations import QUEUED, RUNNING, STOPPING
+from portal.models.integrations import WORKING_RUN_STATUSES, BatchStatus
 from portal.models.tenancy import utcnow
 from portal.sync.fetch import Fetched, Fetcher, Target
 from portal.sync.mapper import RemoteItem, mapper_for
 from portal.sync.reasons import Reason
 
-CLAIMED, DONE = "claimed", "done"
 MAX_IN_FLIGHT = 16  # files handed to this worker's threads ahead of them: bounds memory and link age
 MAX_WAITING_BATCHES = 2  # batches nobody has taken yet: the listing waits beyond that (links expire)
 POLL_EVERY = 0.25  # seconds between reads of the batches other workers hold
@@ -86,12 +85,12 @@ def claim(batch_id: int, worker: str, stale_before: datetime | None = None, hold
     now = utcnow()
     condition = [SyncBatch.id == batch_id]
     if stale_before is None:
-        condition.append(SyncBatch.status == QUEUED)
+        condition.append(SyncBatch.status == BatchStatus.QUEUED)
     else:
-        condition += [SyncBatch.status == CLAIMED, SyncBatch.claimed_by == holder,
+        condition += [SyncBatch.status == BatchStatus.CLAIMED, SyncBatch.claimed_by == holder,
                       SyncBatch.heartbeat_at < stale_before]
     taken = db.session.execute(update(SyncBatch).where(*condition).values(
-        status=CLAIMED, claimed_by=worker, heartbeat_at=now)).rowcount == 1
+        status=BatchStatus.CLAIMED, claimed_by=worker, heartbeat_at=now)).rowcount == 1
     db.session.commit()
     return taken
 
@@ -176,7 +175,7 @@ class SharedFetcher:
         from portal.sync.jobs import JOB_TIMEOUT, queue
 
         items, self.buffer = self.buffer, []
-        row = SyncBatch(run_id=self.run_id, status=QUEUED, items=[item_to_json(item) for item in items],
+        row = SyncBatch(run_id=self.run_id, status=BatchStatus.QUEUED, items=[item_to_json(item) for item in items],
                         account_id=self.account_id)
         db.session.add(row)
         db.session.commit()  # the row first, then the job (a job names a committed row)
@@ -211,7 +210,7 @@ class SharedFetcher:
                                          SyncBatch.heartbeat_at < stale_before)
                                   .where(SyncBatch.id.in_(list(self.elsewhere))))
         for batch_id, status, results, holder, stale in rows.all():
-            if status == DONE:
+            if status == BatchStatus.DONE:
                 items = self.elsewhere.pop(batch_id)
                 got = [fetched_from_json(result) for result in results or []]
                 if len(got) != len(items):  # never lose a file: what is missing is downloaded here
@@ -221,7 +220,7 @@ class SharedFetcher:
                             self.local.submit(item)
                 self.ready.extend(got)
                 db.session.execute(delete(SyncBatch).where(SyncBatch.id == batch_id))
-            elif status == CLAIMED and stale:
+            elif status == BatchStatus.CLAIMED and stale:
                 if claim(batch_id, self.me, stale_before=stale_before, holder=holder):
                     self.app.logger.warning("sync run %s: batch %s of %s went stale; downloading it here",
                                             self.run_id, batch_id, holder)
@@ -239,9 +238,10 @@ def fetch_batch(batch_id: int) -> str:
     into the shared blob store and writing each batch's results into its row as it completes.
     "not_claimed" when the batch is gone, taken, or its run is over."""
     me = worker_name()
-    live_run = exists().where(SyncRun.id == SyncBatch.run_id, SyncRun.status.in_((RUNNING, STOPPING)))
-    taken = db.session.execute(update(SyncBatch).where(SyncBatch.id == batch_id, SyncBatch.status == QUEUED, live_run)
-                               .values(status=CLAIMED, claimed_by=me, heartbeat_at=utcnow())).rowcount == 1
+    live_run = exists().where(SyncRun.id == SyncBatch.run_id, SyncRun.status.in_(WORKING_RUN_STATUSES))
+    taken = db.session.execute(update(SyncBatch).where(SyncBatch.id == batch_id, SyncBatch.status == BatchStatus.QUEUED,
+                                                       live_run)
+                               .values(status=BatchStatus.CLAIMED, claimed_by=me, heartbeat_at=utcnow())).rowcount == 1
     db.session.commit()
     if not taken:
         return "not_claimed"
@@ -297,9 +297,9 @@ class Taker:
 
     def take_next(self, fetcher: Fetcher) -> None:
         """Claim the run's oldest batch nobody took, if any (the run still running)."""
-        live_run = exists().where(SyncRun.id == self.run_id, SyncRun.status.in_((RUNNING, STOPPING)))
+        live_run = exists().where(SyncRun.id == self.run_id, SyncRun.status.in_(WORKING_RUN_STATUSES))
         batch_id = db.session.scalar(select(SyncBatch.id).where(SyncBatch.run_id == self.run_id,
-                                                                SyncBatch.status == QUEUED, live_run)
+                                                                SyncBatch.status == BatchStatus.QUEUED, live_run)
                                      .order_by(SyncBatch.id).limit(1))
         db.session.commit()
         if batch_id is None or not claim(batch_id, self.me):
@@ -320,7 +320,8 @@ class Taker:
         items, results = self.held.pop(batch_id), self.results.pop(batch_id)
         ordered = [results[(item.kind, item.id)] for item in items if (item.kind, item.id) in results]
         written = db.session.execute(update(SyncBatch).where(SyncBatch.id == batch_id, SyncBatch.claimed_by == self.me)
-                                     .values(status=DONE, results=ordered, heartbeat_at=utcnow())).rowcount == 1
+                                     .values(status=BatchStatus.DONE, results=ordered, heartbeat_at=utcnow())
+                                     ).rowcount == 1
         db.session.commit()
         self.counts["batches" if written else "lost"] += 1
 

@@ -27,8 +27,7 @@ from portal.connections.credentials import DbCredential, client_for, project_acc
     record_integration
 from portal.extensions import db
 from portal.models import CboxFolder, Integration, SyncItem
-from portal.models.integrations import AWAITING, DONE, ERROR, EVENT, FAILED, PENDING, REFRESH, STOPPED, STOPPING, \
-    SYNCED, SYNCING
+from portal.models.integrations import EVENT, REFRESH, ItemStatus, RunStatus
 from portal.models.tenancy import utcnow
 from portal.procore import PaginationIncomplete, ProcoreAuthError, ProcoreError, ProcorePermissionError
 from portal.sync import removal
@@ -68,7 +67,7 @@ class Execution:
         integration = self.integration
         accounts = project_accounts(integration.company_id, integration.procore_project_id, integration.account_id)
         if not accounts:
-            return self.finish(FAILED, run_error("no_credentials"))
+            return self.finish(RunStatus.FAILED, run_error("no_credentials"))
         self.links = {(link.procore_kind, link.procore_id): link for link in db.session.scalars(
             select(SyncItem).where(SyncItem.integration_id == integration.id))}
         self.root = procore_root(integration)
@@ -85,7 +84,7 @@ class Execution:
             current_app.logger.info("sync run %s: the view of %s shrank; trying another account", self.run.id,
                                     account.procore_login)
         if chosen is None:
-            return self.finish(FAILED, run_error("no_reader"))
+            return self.finish(RunStatus.FAILED, run_error("no_reader"))
         return self.conclude(complete, *chosen)
 
     def standings(self, accounts):
@@ -111,7 +110,8 @@ class Execution:
         the folders the integration already has. Its manifest is read only if something may have to
         leave cBox (remove_missing). None when an event needs the whole listing instead (widened)."""
         known = {link.procore_id: (link.procore_parent_id, link.name) for (kind, _id), link in self.links.items()
-                 if kind == FOLDER and link.status in (SYNCED, SYNCING) and link.cbox_folder_id is not None}
+                 if kind == FOLDER and link.status in (ItemStatus.SYNCED, ItemStatus.SYNCING)
+                 and link.cbox_folder_id is not None}
         self.target = replace(self.target, known=known)
         complete = self.attempt(account)
         if not self.full_needed:
@@ -144,15 +144,15 @@ class Execution:
         return complete
 
     def conclude(self, complete: bool, account, admin: bool | None) -> str:
-        if self.stop_reason == STOPPING:
-            return self.finish(STOPPED)
+        if self.stop_reason == RunStatus.STOPPING:
+            return self.finish(RunStatus.STOPPED)
         if self.stop_reason:
-            return self.finish(FAILED, self.stop_reason)
+            return self.finish(RunStatus.FAILED, self.stop_reason)
         if complete and not self.remove_missing(account, admin):
-            return self.finish(AWAITING)
+            return self.finish(RunStatus.AWAITING)
         if self.run.kind == "import" and admin:
             record_integration(account, self.integration.procore_project_id)  # R33
-        return self.finish(DONE, None if complete else self.run.error)
+        return self.finish(RunStatus.DONE, None if complete else self.run.error)
 
     def walk(self, listing: Listing, fetcher: SharedFetcher) -> bool:
         """Plan and apply every listed item; True when the listing was complete."""
@@ -213,7 +213,7 @@ class Execution:
             return self.root
         if item.parent_id not in self.folders:
             link = self.links.get((FOLDER, item.parent_id))
-            folder = cbox_item(link) if link is not None and link.status != "error" else None
+            folder = cbox_item(link) if link is not None and link.status != ItemStatus.ERROR else None
             if folder is None:
                 return None
             self.folders[item.parent_id] = folder
@@ -246,7 +246,7 @@ class Execution:
             run.files_done, run.updated = run.files_done + 1, run.updated + 1
             return None
         if action == UPDATE and link is not None:
-            set_state(link, SYNCING)  # the cBox copy is being replaced now
+            set_state(link, ItemStatus.SYNCING)  # the cBox copy is being replaced now
         fetcher.submit(item)
 
     def record_ready(self) -> None:
@@ -271,7 +271,7 @@ class Execution:
         parent = self.parent_of(item)
         if fetched.auth_lost:
             self.stop_reason = fetched.error
-            self.fail(fetched, fetched.reason, status=PENDING)  # R34: waits, nothing lost
+            self.fail(fetched, fetched.reason, status=ItemStatus.PENDING)  # R34: waits, nothing lost
             return None
         reason = fetched.reason or (None if parent is not None else Reason("parent_missing"))
         if reason is not None:
@@ -279,7 +279,7 @@ class Execution:
             return None
         return self.links.get((FILE, item.id)), parent
 
-    def fail(self, fetched: Fetched, reason: Reason, status: str = ERROR) -> None:
+    def fail(self, fetched: Fetched, reason: Reason, status: str = ItemStatus.ERROR) -> None:
         self.run.failed += 1
         mark_error(link_for(self.links, self.integration.id, fetched.item), fetched.item, reason, self.run.id,
                    status=status)
@@ -362,16 +362,16 @@ class Execution:
         self.run.heartbeat_at = utcnow()
         db.session.commit()
         status = db.session.scalar(select(type(self.run).status).where(type(self.run).id == self.run.id))
-        if status == STOPPING and not self.stop_reason:
-            self.stop_reason = STOPPING
+        if status == RunStatus.STOPPING and not self.stop_reason:
+            self.stop_reason = RunStatus.STOPPING
 
     def finish(self, status: str, error: str | None = None) -> str:
         run = self.run
         run.status, run.finished_at, run.heartbeat_at = status, utcnow(), utcnow()
-        run.listing_complete = status in (DONE, AWAITING) and not error
+        run.listing_complete = status in (RunStatus.DONE, RunStatus.AWAITING) and not error
         if error:
             run.error = error[:2000]
-        removal.settle(self.links.values(), run.listing_complete, stopped=status == STOPPED, detail=error)
+        removal.settle(self.links.values(), run.listing_complete, stopped=status == RunStatus.STOPPED, detail=error)
         if run.listing_complete and run.kind != EVENT:  # only a whole listing decides deletions anew
             removal.supersede(run)
         alerts.run_ended(run)

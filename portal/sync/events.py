@@ -21,7 +21,7 @@ from sqlalchemy import select
 from portal.connections.credentials import project_accounts
 from portal.extensions import db
 from portal.models import Integration, SyncItem, WebhookEvent
-from portal.models.integrations import ERROR, PENDING, PENDING_DELETION
+from portal.models.integrations import IntegrationStatus, ItemStatus
 from portal.sync.apply import set_state
 from portal.procore.resources import tool_of
 from portal.sync.jobs import queue_event
@@ -54,7 +54,7 @@ def apply_event(event) -> str:
     integrations = db.session.scalars(select(Integration).where(
         Integration.company_id == int(company_id), Integration.procore_project_id == int(project_id),
         Integration.tool == tool, Integration.direction == "import",  # exports ignore Procore's edits (R26)
-        Integration.status == "active").order_by(Integration.id)).all()
+        Integration.status == IntegrationStatus.ACTIVE).order_by(Integration.id)).all()
     outcome = "no_integration"
     for integration in integrations:
         if project_accounts(integration.company_id, integration.procore_project_id, integration.account_id):
@@ -78,10 +78,10 @@ def record_unverified(integration: Integration, event) -> None:
     link = db.session.scalar(select(SyncItem).where(SyncItem.integration_id == integration.id,
                                                     SyncItem.procore_kind == kind,
                                                     SyncItem.procore_id == int(resource_id)))
-    if link is None or link.status == ERROR:
+    if link is None or link.status == ItemStatus.ERROR:
         return
     if str(_get(event, "event_type", "reason") or "").lower() == "delete":
-        set_state(link, PENDING_DELETION, Reason("deleted_unverified"))
-    elif link.status != PENDING_DELETION:
-        set_state(link, PENDING, Reason("changed_unverified"))
+        set_state(link, ItemStatus.PENDING_DELETION, Reason("deleted_unverified"))
+    elif link.status != ItemStatus.PENDING_DELETION:
+        set_state(link, ItemStatus.PENDING, Reason("changed_unverified"))
     db.session.flush()

@@ -24,7 +24,7 @@ from portal.cbox.blobstore import get_blob_store
 from portal.connections.credentials import DbCredential, client_for, project_accounts
 from portal.extensions import db
 from portal.models import CboxFile, SyncItem
-from portal.models.integrations import DONE, ERROR, FAILED, PENDING, PENDING_DELETION, REFRESH, SKIPPED, SYNCED
+from portal.models.integrations import REFRESH, ItemStatus, RunStatus
 from portal.models.tenancy import utcnow
 from portal.procore import ProcoreAuthError, ProcoreError, ProcoreNotFound, ProcoreValidationError
 from portal.sync import exports
@@ -71,11 +71,11 @@ class ExportRun:
         self.load_links()
         if not accounts:
             self.hold_deletions()  # R25: nothing deleted in Procore until credentials are valid again
-            return self.finish(FAILED, run_error("no_credentials"))
+            return self.finish(RunStatus.FAILED, run_error("no_credentials"))
         account = next((a for a in accounts if account_standing(a, self.company_id, self.project_id,
                                                                 self.integration.tool) == ADMIN), None)
         if account is None:
-            return self.finish(FAILED, run_error("not_admin", self.integration.tool))
+            return self.finish(RunStatus.FAILED, run_error("not_admin", self.integration.tool))
         self.account_id, self.client = account.id, client_for(DbCredential(account.id))
         try:
             self.root_id = self.ensure_root()
@@ -85,10 +85,10 @@ class ExportRun:
             self.export(entries)
             self.remove_gone({entry.key for entry in entries})
         except ProcoreAuthError as error:
-            return self.finish(FAILED, run_error("auth_rejected", error.message))
+            return self.finish(RunStatus.FAILED, run_error("auth_rejected", error.message))
         except ProcoreError as error:
-            return self.finish(FAILED, run_error("write_failed", error))
-        return self.finish(DONE)
+            return self.finish(RunStatus.FAILED, run_error("write_failed", error))
+        return self.finish(RunStatus.DONE)
 
     def call(self, fn, *args, **kwargs):
         """A Procore call from the run thread: the transaction is ended first (never held across it)."""
@@ -145,7 +145,7 @@ class ExportRun:
             folder = self.call(self.client.ensure_folder, self.company_id, self.project_id, name, parent_id=parent)
             link.procore_id = folder.id
         link.name, link.procore_parent_id, link.exported_path = name, parent, "/".join(entry.path)
-        set_state(link, SYNCED)
+        set_state(link, ItemStatus.SYNCED)
         link.last_run_id = self.run.id
 
     def plan(self, entry) -> Task | None:
@@ -153,7 +153,7 @@ class ExportRun:
         link, version = self.links.get(entry.key), file.current_version
         if self.photos and not exports.is_image(file.name):
             skipped = self.link(entry.key)
-            set_state(skipped, SKIPPED, Reason("not_an_image"))
+            set_state(skipped, ItemStatus.SKIPPED, Reason("not_an_image"))
             skipped.name, skipped.last_run_id = file.name, self.run.id
             self.run.skipped += 1
             self.run.files_done += 1
@@ -162,7 +162,7 @@ class ExportRun:
         if self.photos:
             path = "/".join(exports.photo_path(file))
         task = Task(entry.key, CREATE, file.name, version.blob_sha256, version.size, parent, path)
-        if link is None or link.procore_id is None or link.status == SKIPPED:
+        if link is None or link.procore_id is None or link.status == ItemStatus.SKIPPED:
             return task
         if link.sha256 != version.blob_sha256 or link.name != file.name:
             return Task(**{**task.__dict__, "action": RECREATE, "old_id": link.procore_id})  # R31
@@ -172,7 +172,7 @@ class ExportRun:
             return Task(**{**task.__dict__, "action": DESCRIBE, "old_id": link.procore_id})
         self.run.skipped += 1
         self.run.files_done += 1
-        set_state(link, SYNCED)
+        set_state(link, ItemStatus.SYNCED)
         return None
 
     def write(self, tasks: list[Task]) -> None:
@@ -209,7 +209,8 @@ class ExportRun:
         link.last_run_id = run.id
         if done.reason is not None:
             run.failed += 1
-            set_state(link, PENDING if done.reason.code == "auth_lost" else ERROR, done.reason)  # R34: waits
+            waits = done.reason.code == "auth_lost"  # R34
+            set_state(link, ItemStatus.PENDING if waits else ItemStatus.ERROR, done.reason)
             if done.task.action == RECREATE and done.procore_id is None:
                 link.procore_id = None  # the old one is gone: the next run creates it
             link.attempts = (link.attempts or 0) + 1
@@ -223,18 +224,18 @@ class ExportRun:
         run.bytes_done += task.size
         link.name, link.sha256, link.procore_parent_id = done.name or task.name, task.sha256, task.parent
         link.exported_path, link.attempts = task.path, 0
-        set_state(link, SYNCED)
+        set_state(link, ItemStatus.SYNCED)
 
     # -- deleting --------------------------------------------------------------------------------
     def remove_gone(self, present: set) -> None:
         """Items no longer in cBox or the selection leave Procore (files first, then folders)."""
         gone = [link for key, link in self.links.items() if key not in present and link.id is not None]
         for link in sorted(gone, key=lambda link: link.procore_kind != "file"):
-            if link.procore_id is not None and link.status != SKIPPED:
+            if link.procore_id is not None and link.status != ItemStatus.SKIPPED:
                 try:
                     self.call(self.delete, link)
                 except ProcoreAuthError:
-                    set_state(link, PENDING_DELETION, Reason("export_delete_waiting"))
+                    set_state(link, ItemStatus.PENDING_DELETION, Reason("export_delete_waiting"))
                     continue
             db.session.delete(link)
             self.run.deleted += 1
@@ -249,8 +250,8 @@ class ExportRun:
     def hold_deletions(self) -> None:
         present = {entry.key for entry in exports.walk(self.integration)}
         for key, link in self.links.items():
-            if key not in present and link.procore_id is not None and link.status != PENDING_DELETION:
-                set_state(link, PENDING_DELETION, Reason("export_delete_waiting"))
+            if key not in present and link.procore_id is not None and link.status != ItemStatus.PENDING_DELETION:
+                set_state(link, ItemStatus.PENDING_DELETION, Reason("export_delete_waiting"))
 
     # -- R26: Procore back in line with cBox -------------------------------------------------------
     def reconcile(self) -> None:
@@ -273,7 +274,7 @@ class ExportRun:
             elif changed:
                 link.name = None  # a folder: renamed / moved back by place_folder
         for link in ours.values():
-            if link.procore_id not in seen and link.status != SKIPPED:
+            if link.procore_id not in seen and link.status != ItemStatus.SKIPPED:
                 link.procore_id = None  # deleted in Procore: created again
 
     def delete_foreign(self, kind: str, item_id: int) -> None:
@@ -313,7 +314,7 @@ class ExportRun:
     def finish(self, status: str, error: str | None = None) -> str:
         run = self.run
         run.status, run.finished_at, run.heartbeat_at = status, utcnow(), utcnow()
-        run.listing_complete = status == DONE
+        run.listing_complete = status == RunStatus.DONE
         if error:
             run.error = error[:2000]
         alerts.run_ended(run)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, Integration, SyncRun
-from portal.models.integrations import EXPORT, KEPT, QUEUED
+from portal.models.integrations import EXPORT, KEPT, IntegrationStatus, RunStatus
 
 ROOT_NAME = "CalidadCloud"  # R24
 TOOLS = {"documents": "documents", "photos": "photos"}  # cBox category -> Procore tool (R27: no drawings)
@@ -88,14 +88,14 @@ def create(user, account, source: CboxFolder, *, project_id: int, project_name: 
                                   procore_company_id=account.procore_company_id, procore_project_id=project_id,
                                   procore_project_name=project_name, tool=TOOLS[source.category],
                                   selections={"folders": [], "files": []}, account_id=account.id,
-                                  created_by_id=user.id, status="active")
+                                  created_by_id=user.id, status=IntegrationStatus.ACTIVE)
         db.session.add(integration)
         db.session.flush()
     old = integration.selections or {}
     integration.selections = {"folders": sorted({*old.get("folders", []), *folder_ids}),
                               "files": sorted({*old.get("files", []), *file_ids})}
     queued = db.session.scalar(select(SyncRun).where(SyncRun.integration_id == integration.id,
-                                                     SyncRun.status == QUEUED))
+                                                     SyncRun.status == RunStatus.QUEUED))
     return integration, queued or create_run(integration, EXPORT)
 
 
@@ -122,7 +122,7 @@ def covering(folder: CboxFolder | None) -> list[Integration]:
     files = set(db.session.scalars(select(CboxFile.id).where(CboxFile.folder_id == folder.id)))
     found = []
     for integration in db.session.scalars(select(Integration).where(
-            Integration.direction == "export", Integration.status == "active",
+            Integration.direction == "export", Integration.status == IntegrationStatus.ACTIVE,
             Integration.company_id == folder.project.company_id)):
         selections = integration.selections or {}
         if chain & set(selections.get("folders", [])) or files & set(selections.get("files", [])):
@@ -136,7 +136,7 @@ def covering_item(item) -> list[Integration]:
         return covering(item)
     found = covering(item.folder)
     for integration in db.session.scalars(select(Integration).where(
-            Integration.direction == "export", Integration.status == "active",
+            Integration.direction == "export", Integration.status == IntegrationStatus.ACTIVE,
             Integration.company_id == item.project.company_id)):
         if item.id in (integration.selections or {}).get("files", []) and integration not in found:
             found.append(integration)

@@ -95,7 +95,7 @@ def hook_block(client, company, project_id: int) -> str | None:
     """Why the project's webhook refuses imports (None: ours and healthy), from a recent diagnosis."""
     row = health.latest(company.id, project_id)
     max_age = timedelta(seconds=current_app.config["HOOK_CHECK_MAX_AGE"])
-    if row is None or _aware(row.checked_at) < utcnow() - max_age:
+    if row is None or row.checked_at < utcnow() - max_age:
         row = health.check(company, project_id, client, checked_by="import")
         db.session.commit()  # the diagnosis is kept; nothing stays open across the next Procore call
     return health.block_reason(row)
@@ -106,9 +106,3 @@ def choices(client, company, folder: CboxFolder, tool: str | None = None, export
     db.session.commit()
     projects = sorted(client.projects(company.procore_company_id), key=lambda p: p.name.lower())
     return [judge(client, company, folder, project.id, project.name, tool, export) for project in projects]
-
-
-def _aware(value):
-    from datetime import timezone
-
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value

@@ -19,28 +19,22 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, Integration, SyncItem, SyncRun
-from portal.models.integrations import ACTIVE, DONE, PAUSED, ERROR, EXPORT, PENDING, PENDING_DELETION, \
-    QUEUED, REFRESH, RETRY, RUNNING, SKIPPED, STOPPED, STOPPING, SyncBatch
+from portal.models.integrations import EXPORT, PROBLEM_ITEM_STATUSES, REFRESH, RETRY, WORKING_RUN_STATUSES, \
+    IntegrationStatus, ItemStatus, RunStatus, SyncBatch
 from portal.procore.resources import RESOURCES
 from portal.sync import jobs, states
 from portal.sync.reasons import describe
 
-PROBLEMS = (ERROR, PENDING, PENDING_DELETION)
 RUNS_PER_PAGE = 20
 # The resource a failed file is read again as (the name its webhook events carry, procore/resources.py).
 FILE_RESOURCE = {"documents": "Project Files", "photos": "Images", "drawings": "Drawings"}
 assert all(RESOURCES[name][0] == tool for tool, name in FILE_RESOURCE.items())
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they are UTC (models.tenancy.utcnow)."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
 @dataclass
@@ -51,14 +45,14 @@ class RunRow:
 
     @property
     def started(self) -> datetime:
-        return aware(self.run.started_at or self.run.created_at)
+        return self.run.started_at or self.run.created_at
 
     @property
     def seconds(self) -> float | None:
         """How long it ran; None while it has not started or not ended."""
         if self.run.started_at is None or self.run.finished_at is None:
             return None
-        return max((aware(self.run.finished_at) - aware(self.run.started_at)).total_seconds(), 0.0)
+        return max((self.run.finished_at - self.run.started_at).total_seconds(), 0.0)
 
 
 @dataclass
@@ -72,7 +66,7 @@ class ItemRow:
 
     @property
     def label(self) -> str:
-        return states.label(self.status) if self.status != SKIPPED else states.label(states.LOCAL)
+        return states.label(self.status) if self.status != ItemStatus.SKIPPED else states.label(states.LOCAL)
 
 
 def runs(integration: Integration, page: int = 1, per_page: int = RUNS_PER_PAGE) -> tuple[list[RunRow], int]:
@@ -89,15 +83,16 @@ def run_items(run: SyncRun, limit: int = 500) -> list[ItemRow]:
     """The items this run was the last to touch and left failed, pending or skipped (export)."""
     links = db.session.scalars(select(SyncItem).where(
         SyncItem.integration_id == run.integration_id, SyncItem.last_run_id == run.id,
-        SyncItem.status.in_((*PROBLEMS, SKIPPED))).order_by(SyncItem.status, SyncItem.name).limit(limit)).all()
+        SyncItem.status.in_((*PROBLEM_ITEM_STATUSES, ItemStatus.SKIPPED)))
+        .order_by(SyncItem.status, SyncItem.name).limit(limit)).all()
     return [ItemRow(link.procore_kind, link.name, link.status,
                     describe(link.reason_code, link.reason_args, link.error)) for link in links]
 
 
 def last_success(integration: Integration) -> datetime | None:
     """When the last run that ended "done" finished (None: never)."""
-    return aware(db.session.scalar(select(func.max(SyncRun.finished_at)).where(
-        SyncRun.integration_id == integration.id, SyncRun.status == DONE)))
+    return db.session.scalar(select(func.max(SyncRun.finished_at)).where(
+        SyncRun.integration_id == integration.id, SyncRun.status == RunStatus.DONE))
 
 
 def item_counts(integration_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -113,7 +108,7 @@ def item_counts(integration_ids: list[int]) -> dict[int, dict[str, int]]:
 
 def failed_links(integration: Integration) -> list[SyncItem]:
     return db.session.scalars(select(SyncItem).where(SyncItem.integration_id == integration.id,
-                                                     SyncItem.status == ERROR)).all()
+                                                     SyncItem.status == ItemStatus.ERROR)).all()
 
 
 def retry_failed(integration: Integration) -> SyncRun | None:
@@ -131,27 +126,27 @@ def retry_failed(integration: Integration) -> SyncRun | None:
 
 def pause(integration: Integration) -> None:
     """No more automatic work; a queued run stops at once, a running one at its next item. Commits."""
-    integration.status = PAUSED
+    integration.status = IntegrationStatus.PAUSED
     stop_runs(integration)
     db.session.commit()
 
 
 def resume(integration: Integration) -> SyncRun:
     """Active again, with a refresh for what changed while paused. Commits."""
-    integration.status = ACTIVE
+    integration.status = IntegrationStatus.ACTIVE
     db.session.commit()
     return jobs.start_run(integration, REFRESH if _ever_done(integration) else integration.direction)
 
 
 def _ever_done(integration: Integration) -> bool:
     return db.session.scalar(select(SyncRun.id).where(SyncRun.integration_id == integration.id,
-                                                      SyncRun.status == DONE).limit(1)) is not None
+                                                      SyncRun.status == RunStatus.DONE).limit(1)) is not None
 
 
 def stop_runs(integration: Integration) -> None:
     """A queued run stops at once; a running one at the worker's next item (it checks between items).
     Flushes; the caller commits."""
-    for before, after in ((QUEUED, STOPPED), (RUNNING, STOPPING)):
+    for before, after in ((RunStatus.QUEUED, RunStatus.STOPPED), (RunStatus.RUNNING, RunStatus.STOPPING)):
         db.session.execute(update(SyncRun).where(SyncRun.integration_id == integration.id,
                                                  SyncRun.status == before).values(status=after))
 
@@ -179,7 +174,7 @@ def remove(integration: Integration) -> dict:
 def is_running(integration: Integration) -> bool:
     """A run is running or stopping (a queued one is simply removed with the rest)."""
     return db.session.scalar(select(func.count()).select_from(SyncRun).where(
-        SyncRun.integration_id == integration.id, SyncRun.status.in_((RUNNING, STOPPING)))) > 0
+        SyncRun.integration_id == integration.id, SyncRun.status.in_(WORKING_RUN_STATUSES))) > 0
 
 
 # -- CSV ---------------------------------------------------------------------------------------------
@@ -198,7 +193,7 @@ def items_csv(integration: Integration) -> str:
     for link in links:
         writer.writerow([link.procore_kind, link.procore_id or "", _safe(link.name), _safe(paths.of(link)),
                          link.status, _safe(describe(link.reason_code, link.reason_args, link.error) or ""),
-                         aware(link.updated_at).strftime("%Y-%m-%d %H:%M:%S") if link.updated_at else "",
+                         link.updated_at.strftime("%Y-%m-%d %H:%M:%S") if link.updated_at else "",
                          link.last_run_id or ""])
     return out.getvalue()
 

@@ -20,8 +20,7 @@ from sqlalchemy.orm import aliased
 from portal import alerts, redis_conn
 from portal.extensions import db
 from portal.models import Integration, SyncRun
-from portal.models.integrations import ACTIVE_RUN_STATUSES, AWAITING, EVENT, FAILED, QUEUED, RECONCILE, REFRESH, \
-    RUNNING, STOPPED, STOPPING
+from portal.models.integrations import ACTIVE_RUN_STATUSES, EVENT, RECONCILE, REFRESH, WORKING_RUN_STATUSES, RunStatus
 from portal.models.tenancy import utcnow
 from portal.sync import removal
 from portal.sync.reasons import run_error
@@ -36,7 +35,7 @@ def queue() -> Queue:
 
 def create_run(integration: Integration, kind: str) -> SyncRun:
     """The row only (flushes); the caller commits, then calls enqueue(run)."""
-    run = SyncRun(integration_id=integration.id, kind=kind, status=QUEUED)
+    run = SyncRun(integration_id=integration.id, kind=kind, status=RunStatus.QUEUED)
     db.session.add(run)
     db.session.flush()
     return run
@@ -55,7 +54,7 @@ def lock_integration(integration_id: int) -> None:
 
 def _queued(integration_id: int) -> SyncRun | None:
     return db.session.scalar(select(SyncRun).where(SyncRun.integration_id == integration_id,
-                                                   SyncRun.status == QUEUED).order_by(SyncRun.id).limit(1))
+                                                   SyncRun.status == RunStatus.QUEUED).order_by(SyncRun.id).limit(1))
 
 
 def start_run(integration: Integration, kind: str) -> SyncRun:
@@ -81,10 +80,11 @@ def start_reconcile(integration_id: int) -> SyncRun | None:
     answer to a large deletion (the admin decides first), or the last run was stopped by a person."""
     lock_integration(integration_id)  # against a person pressing "Actualizar" at the same moment
     busy = db.session.scalar(select(SyncRun.id).where(SyncRun.integration_id == integration_id,
-                                                      SyncRun.status.in_((*ACTIVE_RUN_STATUSES, AWAITING))).limit(1))
+                                                      SyncRun.status.in_((*ACTIVE_RUN_STATUSES, RunStatus.AWAITING)))
+                             .limit(1))
     last = db.session.scalar(select(SyncRun.status).where(SyncRun.integration_id == integration_id)
                              .order_by(SyncRun.id.desc()).limit(1))
-    if busy is not None or last == STOPPED:
+    if busy is not None or last == RunStatus.STOPPED:
         db.session.commit()
         return None
     run = create_run(db.session.get(Integration, integration_id), REFRESH)
@@ -112,8 +112,8 @@ def queue_refs(integration: Integration, refs: list[list], origin: str | None = 
     if queued is None:
         wanted = list(dict.fromkeys(tuple(ref) for ref in refs))
         run = SyncRun(integration_id=integration.id, kind=EVENT if len(wanted) <= MAX_EVENT_REFS else REFRESH,
-                      scope=[list(ref) for ref in wanted] if len(wanted) <= MAX_EVENT_REFS else None, status=QUEUED,
-                      origin=origin)
+                      scope=[list(ref) for ref in wanted] if len(wanted) <= MAX_EVENT_REFS else None,
+                      status=RunStatus.QUEUED, origin=origin)
         db.session.add(run)
         db.session.commit()
         enqueue(run)
@@ -142,13 +142,13 @@ def claim(run_id: int) -> str:
     lock_integration(integration_id)  # claims and queued-run writers of one integration take turns
     other = aliased(SyncRun)
     busy = exists().where(other.integration_id == integration_id, other.id != run_id,
-                          other.status.in_((RUNNING, STOPPING)))
-    result = db.session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == QUEUED, ~busy)
-                                .values(status=RUNNING, claimed_by=worker, heartbeat_at=now, started_at=now))
+                          other.status.in_(WORKING_RUN_STATUSES))
+    result = db.session.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == RunStatus.QUEUED, ~busy)
+                                .values(status=RunStatus.RUNNING, claimed_by=worker, heartbeat_at=now, started_at=now))
     if result.rowcount == 1:
         db.session.commit()
         return "claimed"
-    queued = db.session.scalar(select(SyncRun.status).where(SyncRun.id == run_id)) == QUEUED
+    queued = db.session.scalar(select(SyncRun.status).where(SyncRun.id == run_id)) == RunStatus.QUEUED
     db.session.commit()
     return "busy" if queued else "taken"
 
@@ -179,7 +179,7 @@ def run_sync(run_id: int) -> str:
         current_app.logger.exception("sync run %s failed", run_id)
         message = run_error("unexpected", f"{type(error).__name__}: {error}")[:2000]
         db.session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
-            status=FAILED, finished_at=utcnow(), error=message))
+            status=RunStatus.FAILED, finished_at=utcnow(), error=message))
         removal.settle_abandoned(run.integration_id, message)
         db.session.expire(run)
         alerts.run_ended(run)
@@ -193,7 +193,8 @@ def run_sync(run_id: int) -> str:
 def follow_up(integration_id: int) -> None:
     """Enqueue the run that waited (queued) while this one ran, if any."""
     waiting = db.session.scalar(select(SyncRun.id).where(SyncRun.integration_id == integration_id,
-                                                         SyncRun.status == QUEUED).order_by(SyncRun.id).limit(1))
+                                                         SyncRun.status == RunStatus.QUEUED)
+                                .order_by(SyncRun.id).limit(1))
     db.session.commit()
     if waiting is not None:
         queue().enqueue(run_sync, waiting, job_timeout=JOB_TIMEOUT, description=f"sync run {waiting} (follow-up)")
@@ -203,16 +204,16 @@ def sweep() -> list[int]:
     """Re-enqueue runs that no worker is working on; return their ids."""
     stale = utcnow() - timedelta(seconds=current_app.config["SYNC_STALE_AFTER"])
     rows = db.session.scalars(select(SyncRun).where(
-        or_(SyncRun.status.in_((RUNNING, "stopping")) & (SyncRun.heartbeat_at < stale),
-            (SyncRun.status == QUEUED) & (SyncRun.created_at < stale)))).all()
+        or_(SyncRun.status.in_(WORKING_RUN_STATUSES) & (SyncRun.heartbeat_at < stale),
+            (SyncRun.status == RunStatus.QUEUED) & (SyncRun.created_at < stale)))).all()
     revived = []
     for run in rows:
         # Conditional again: a worker that comes back to life in between keeps its run.
-        back = "stopped" if run.status == "stopping" else QUEUED
+        back = RunStatus.STOPPED if run.status == RunStatus.STOPPING else RunStatus.QUEUED
         result = db.session.execute(update(SyncRun).where(SyncRun.id == run.id, SyncRun.status == run.status,
                                                           SyncRun.heartbeat_at == run.heartbeat_at)
                                     .values(status=back, claimed_by=None))
-        if result.rowcount == 1 and back == QUEUED:
+        if result.rowcount == 1 and back == RunStatus.QUEUED:
             revived.append(run.id)
         elif result.rowcount == 1:
             removal.settle_abandoned(run.integration_id, run_error("worker_stopped"))

@@ -11,7 +11,7 @@ from portal.cbox import store
 from portal.extensions import db
 from portal.models import CboxFile, CboxFolder, Integration, SyncItem, SyncRun
 from portal.connections.credentials import project_accounts
-from portal.models.integrations import ACTIVE_RUN_STATUSES, ERROR, PENDING, PENDING_DELETION
+from portal.models.integrations import ACTIVE_RUN_STATUSES, PROBLEM_ITEM_STATUSES
 from portal.models.tenancy import utcnow
 from portal.sync.reasons import describe
 
@@ -117,14 +117,14 @@ class RunView:
     def latest(cls, integration: Integration) -> RunView:
         run = last_run(integration)
         links = db.session.scalars(select(SyncItem).where(
-            SyncItem.integration_id == integration.id, SyncItem.status.in_((ERROR, PENDING, PENDING_DELETION)))
+            SyncItem.integration_id == integration.id, SyncItem.status.in_(PROBLEM_ITEM_STATUSES))
             .order_by(SyncItem.updated_at.desc()).limit(50)).all()
         failures = [Problem(link.name, link.status, describe(link.reason_code, link.reason_args, link.error))
                     for link in links]
         seconds = 0.0
         if run is not None and run.started_at is not None:
             end = run.finished_at or now()
-            seconds = max((_aware(end) - _aware(run.started_at)).total_seconds(), 0.001)
+            seconds = max((end - run.started_at).total_seconds(), 0.001)
         lost = not project_accounts(integration.company_id, integration.procore_project_id, integration.account_id)
         return cls(run, failures, seconds, lost)
 
@@ -154,9 +154,3 @@ class RunView:
         if run is None or not run.files_total:
             return 100 if run is not None and not self.active else 0
         return min(100, int(100 * run.files_done / run.files_total))
-
-
-def _aware(value):
-    from datetime import timezone
-
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext
 
+from portal.models.procore import AccountStatus
 from portal.procore import errors as procore_errors
 
 
@@ -137,7 +138,7 @@ def account_problem(account) -> tuple[str | None, str | None]:
     if account.last_error == REVOCATION_UNCONFIRMED:
         return gettext(N_("Procore did not confirm the revocation; revoke the app in Procore if it is still "
                           "listed.")), None
-    if getattr(account.status, "value", account.status) == "needs_reauth":
+    if account.status == AccountStatus.NEEDS_REAUTH:
         return procore_problem("auth"), account.last_error
     return procore_problem("other"), account.last_error
 

@@ -18,13 +18,13 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.models import Integration, SyncRun
-from portal.models.integrations import DONE, RECONCILE
+from portal.models.integrations import RECONCILE, IntegrationStatus, RunStatus
 from portal.sync.jobs import start_reconcile
 
 
 def reconcile_all() -> int:
     """Queue a reconciling refresh of every active integration that is free; return how many."""
-    ids = db.session.scalars(select(Integration.id).where(Integration.status == "active")
+    ids = db.session.scalars(select(Integration.id).where(Integration.status == IntegrationStatus.ACTIVE)
                              .order_by(Integration.id)).all()
     db.session.commit()
     return sum(1 for integration_id in ids if start_reconcile(integration_id) is not None)
@@ -36,7 +36,7 @@ def repairs_since(since: datetime | None) -> tuple[int, int, int]:
         return 0, 0, 0
     repaired = SyncRun.imported + SyncRun.updated + SyncRun.deleted
     started, done, items = db.session.execute(
-        select(func.count(SyncRun.id), func.count(SyncRun.id).filter(SyncRun.status == DONE),
-               func.coalesce(func.sum(repaired).filter(SyncRun.status == DONE), 0))
+        select(func.count(SyncRun.id), func.count(SyncRun.id).filter(SyncRun.status == RunStatus.DONE),
+               func.coalesce(func.sum(repaired).filter(SyncRun.status == RunStatus.DONE), 0))
         .where(SyncRun.origin == RECONCILE, SyncRun.created_at >= since)).one()
     return started, done, int(items)

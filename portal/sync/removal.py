@@ -16,8 +16,7 @@ from sqlalchemy import select, update
 from portal.cbox import store
 from portal.extensions import db
 from portal.models import SyncItem, SyncRun
-from portal.models.integrations import AWAITING, CANCELLED, DONE, PENDING, PENDING_DELETION, SUPERSEDED, SYNCED, \
-    SYNCING
+from portal.models.integrations import ItemStatus, RunStatus
 from portal.models.tenancy import utcnow
 from portal.sync.apply import cbox_item, set_state
 from portal.sync.mapper import DELETED, FILE, FOLDER
@@ -81,7 +80,7 @@ def sort_proof(links: dict, sightings: Sightings, gone: list[SyncItem], admin: b
 def keep(links: list[SyncItem], login: str, run_id: int) -> None:
     """Not proven gone: the cBox copy stays, "pending" with who could not see it (R34)."""
     for link in links:
-        set_state(link, PENDING, Reason("cannot_see", {"login": login}))
+        set_state(link, ItemStatus.PENDING, Reason("cannot_see", {"login": login}))
         link.last_run_id = run_id
 
 
@@ -92,7 +91,7 @@ def needs_confirmation(run: SyncRun, proven: list[SyncItem], total: int) -> bool
 def await_confirmation(run: SyncRun, proven: list[SyncItem]) -> None:
     """Nothing is deleted yet: each item reads "pending deletion" and the run shows what would go."""
     for link in proven:
-        set_state(link, PENDING_DELETION, Reason("await_confirm"))
+        set_state(link, ItemStatus.PENDING_DELETION, Reason("await_confirm"))
         link.last_run_id = run.id
     run.preview = sorted(preview_path(link) for link in proven)[:500]
 
@@ -129,30 +128,31 @@ def settle(links, complete: bool, stopped: bool = False, detail: str | None = No
     with why (a folder of an import that stopped half-way never reads "synced")."""
     reason = Reason("run_stopped") if stopped else Reason("run_incomplete", {"detail": (detail or "")[:300]})
     for link in links:
-        if link.status == SYNCING:
-            set_state(link, SYNCED if complete else PENDING, None if complete else reason)
+        if link.status == ItemStatus.SYNCING:
+            set_state(link, ItemStatus.SYNCED if complete else ItemStatus.PENDING, None if complete else reason)
 
 
 def settle_abandoned(integration_id: int, detail: str) -> None:
     """The same for a run no worker will finish (the sweeper's stopped runs, an unexpected error)."""
     reason = Reason("run_incomplete", {"detail": detail[:300]})
-    db.session.execute(update(SyncItem).where(SyncItem.integration_id == integration_id, SyncItem.status == SYNCING)
-                       .values(status=PENDING, reason_code=reason.code, reason_args=reason.args,
+    db.session.execute(update(SyncItem).where(SyncItem.integration_id == integration_id,
+                                              SyncItem.status == ItemStatus.SYNCING)
+                       .values(status=ItemStatus.PENDING, reason_code=reason.code, reason_args=reason.args,
                                error=reason.english()))
 
 
 def supersede(run: SyncRun) -> None:
     """A later run listed Procore again: an older run still awaiting a confirmation is closed."""
     db.session.execute(update(SyncRun).where(SyncRun.integration_id == run.integration_id, SyncRun.id != run.id,
-                                             SyncRun.status == AWAITING)
-                       .values(status=SUPERSEDED, finished_at=utcnow()))
+                                             SyncRun.status == RunStatus.AWAITING)
+                       .values(status=RunStatus.SUPERSEDED, finished_at=utcnow()))
 
 
 def awaiting_links(run: SyncRun) -> list[SyncItem]:
     """The links a run awaiting confirmation would delete."""
     return list(db.session.scalars(select(SyncItem).where(
         SyncItem.integration_id == run.integration_id, SyncItem.last_run_id == run.id,
-        SyncItem.status == PENDING_DELETION)))
+        SyncItem.status == ItemStatus.PENDING_DELETION)))
 
 
 def keep_them(run: SyncRun) -> int:
@@ -160,7 +160,7 @@ def keep_them(run: SyncRun) -> int:
     links = awaiting_links(run)
     for link in links:
         db.session.delete(link)
-    run.status, run.finished_at = DONE, utcnow()
+    run.status, run.finished_at = RunStatus.DONE, utcnow()
     db.session.flush()
     return len(links)
 
@@ -168,6 +168,6 @@ def keep_them(run: SyncRun) -> int:
 def cancel(run: SyncRun) -> None:
     """Nothing is deleted now; the items say so, and the next refresh asks again."""
     for link in awaiting_links(run):
-        set_state(link, PENDING_DELETION, Reason("delete_cancelled"))
-    run.status, run.finished_at = CANCELLED, utcnow()
+        set_state(link, ItemStatus.PENDING_DELETION, Reason("delete_cancelled"))
+    run.status, run.finished_at = RunStatus.CANCELLED, utcnow()
     db.session.flush()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.cbox import permissions
 from portal.extensions import db
 from portal.models import CboxFolder, CboxProject, Integration, SyncRun
-from portal.models.integrations import QUEUED
+from portal.models.integrations import IntegrationStatus, RunStatus
 from portal.sync import gate
 from portal.sync.jobs import create_run
 from portal.sync.mapper import TOOLS
@@ -99,7 +99,7 @@ def create_integration(user, account, folder: CboxFolder, project, folder_ids: l
                               procore_company_id=account.procore_company_id, procore_project_id=project.id,
                               procore_project_name=project.name, tool=tool,
                               selections=merge_selection(tool, None, selection), account_id=account.id,
-                              created_by_id=user.id, status="active")
+                              created_by_id=user.id, status=IntegrationStatus.ACTIVE)
     db.session.add(integration)
     db.session.flush()
     return integration, create_run(integration, "import")
@@ -109,5 +109,5 @@ def start_or_join(integration: Integration) -> SyncRun:
     """The integration's queued run if there is one (it reads the new selection when it starts),
     else a new import run (flushed)."""
     queued = db.session.scalar(select(SyncRun).where(SyncRun.integration_id == integration.id,
-                                                     SyncRun.status == QUEUED))
+                                                     SyncRun.status == RunStatus.QUEUED))
     return queued or create_run(integration, "import")

@@ -18,12 +18,12 @@ from sqlalchemy import bindparam, select, text
 from portal.connections.credentials import project_accounts
 from portal.extensions import db
 from portal.models import CboxFolder, Integration, SyncItem
-from portal.models.integrations import AWAITING, CANCELLED, DONE, EVENT, EXPORT, FAILED, IMPORT, KEPT, QUEUED, \
-    REFRESH, RETRY, RUNNING, SKIPPED, STOPPED, STOPPING, SUPERSEDED
+from portal.models.integrations import EVENT, EXPORT, IMPORT, KEPT, REFRESH, RETRY, ItemStatus, RunStatus
 from portal.sync.reasons import Reason, describe
 
 LOCAL = "local"  # only in cBox
-SEVERITY = ("error", "pending_deletion", "pending", "syncing", LOCAL, "synced")  # worst first
+SEVERITY = (ItemStatus.ERROR, ItemStatus.PENDING_DELETION, ItemStatus.PENDING, ItemStatus.SYNCING, LOCAL,
+            ItemStatus.SYNCED)  # worst first
 FILE, FOLDER = "file", "folder"
 
 _SUBTREE = text("""
@@ -81,23 +81,24 @@ class ItemState:
 
 
 def label(status: str) -> str:
-    return {"synced": _("Synced"), "syncing": _("Syncing"), "pending": _("Pending"),
-            "pending_deletion": _("Pending deletion"), "error": _("Error"), LOCAL: _("Only in cBox")}[status]
+    return {ItemStatus.SYNCED: _("Synced"), ItemStatus.SYNCING: _("Syncing"), ItemStatus.PENDING: _("Pending"),
+            ItemStatus.PENDING_DELETION: _("Pending deletion"), ItemStatus.ERROR: _("Error"),
+            LOCAL: _("Only in cBox")}[status]
 
 
 def count_label(status: str, count: int) -> str:
-    forms = {"synced": ngettext("%(num)d synced", "%(num)d synced", count),
-             "syncing": ngettext("%(num)d syncing", "%(num)d syncing", count),
-             "pending": ngettext("%(num)d pending", "%(num)d pending", count),
-             "pending_deletion": ngettext("%(num)d pending deletion", "%(num)d pending deletion", count),
-             "error": ngettext("%(num)d with errors", "%(num)d with errors", count),
+    forms = {ItemStatus.SYNCED: ngettext("%(num)d synced", "%(num)d synced", count),
+             ItemStatus.SYNCING: ngettext("%(num)d syncing", "%(num)d syncing", count),
+             ItemStatus.PENDING: ngettext("%(num)d pending", "%(num)d pending", count),
+             ItemStatus.PENDING_DELETION: ngettext("%(num)d pending deletion", "%(num)d pending deletion", count),
+             ItemStatus.ERROR: ngettext("%(num)d with errors", "%(num)d with errors", count),
              LOCAL: ngettext("%(num)d only in cBox", "%(num)d only in cBox", count)}
     return forms[status]
 
 
 def badge_kind(status: str) -> str:
     """The badge colour of an item status (the progress page's list of items with problems)."""
-    return {"synced": "ok", "error": "error", LOCAL: "neutral"}.get(status, "warn")
+    return {ItemStatus.SYNCED: "ok", ItemStatus.ERROR: "error", LOCAL: "neutral"}.get(status, "warn")
 
 
 # Runs (SPEC D1) as every page names them: one word family, feminine like "la ejecución" in Spanish
@@ -105,12 +106,14 @@ def badge_kind(status: str) -> str:
 # reemplazada). The context "run" keeps them apart from the same English words used elsewhere.
 def run_status(status: str) -> tuple[str, str]:
     """(label, badge kind) of a run status."""
-    labels = {QUEUED: (pgettext("run", "Queued"), "neutral"), RUNNING: (pgettext("run", "Running"), "warn"),
-              STOPPING: (pgettext("run", "Stopping"), "warn"), STOPPED: (pgettext("run", "Stopped"), "neutral"),
-              DONE: (pgettext("run", "Done"), "ok"), FAILED: (pgettext("run", "Failed"), "error"),
-              AWAITING: (pgettext("run", "Awaiting confirmation"), "warn"),
-              CANCELLED: (pgettext("run", "Cancelled"), "neutral"),
-              SUPERSEDED: (pgettext("run", "Superseded"), "neutral")}
+    labels = {RunStatus.QUEUED: (pgettext("run", "Queued"), "neutral"),
+              RunStatus.RUNNING: (pgettext("run", "Running"), "warn"),
+              RunStatus.STOPPING: (pgettext("run", "Stopping"), "warn"),
+              RunStatus.STOPPED: (pgettext("run", "Stopped"), "neutral"),
+              RunStatus.DONE: (pgettext("run", "Done"), "ok"), RunStatus.FAILED: (pgettext("run", "Failed"), "error"),
+              RunStatus.AWAITING: (pgettext("run", "Awaiting confirmation"), "warn"),
+              RunStatus.CANCELLED: (pgettext("run", "Cancelled"), "neutral"),
+              RunStatus.SUPERSEDED: (pgettext("run", "Superseded"), "neutral")}
     return labels.get(status, (pgettext("run", "Unknown state"), "neutral"))
 
 
@@ -155,7 +158,7 @@ def page_helpers() -> dict:
 
 def worst(statuses) -> str:
     present = set(statuses)
-    return next((status for status in SEVERITY if status in present), "synced")
+    return next((status for status in SEVERITY if status in present), ItemStatus.SYNCED)
 
 
 @dataclass
@@ -223,7 +226,7 @@ class FolderStates:
             if file.id in in_scope_files:
                 link = links.get((FILE, file.id))
                 self.states[(FILE, file.id)] = (self._item(link, in_scope_files[file.id]) if link is not None else
-                                                ItemState("pending", Reason("not_exported_yet").describe()))
+                                                ItemState(ItemStatus.PENDING, Reason("not_exported_yet").describe()))
         for sub in scoped:
             self.states[(FOLDER, sub.id)] = self._folder(links.get((FOLDER, sub.id)), counts.get(sub.id, {}),
                                                          in_scope_folders[sub.id])
@@ -235,23 +238,23 @@ class FolderStates:
     def _item(self, link: SyncItem | None, integration) -> ItemState:
         if link is None:
             return ItemState(LOCAL, Reason("only_local").describe())
-        if link.status == SKIPPED:  # an export leaves it in cBox on purpose
+        if link.status == ItemStatus.SKIPPED:  # an export leaves it in cBox on purpose
             return ItemState(LOCAL, describe(link.reason_code, link.reason_args, link.error))
-        if integration.id in self.lost and link.status in ("synced", "syncing", "pending"):
-            return ItemState("pending", Reason("no_credentials").describe(), reconnect=True)
+        if integration.id in self.lost and link.status in (ItemStatus.SYNCED, ItemStatus.SYNCING, ItemStatus.PENDING):
+            return ItemState(ItemStatus.PENDING, Reason("no_credentials").describe(), reconnect=True)
         return ItemState(link.status, describe(link.reason_code, link.reason_args, link.error))
 
     def _folder(self, link: SyncItem | None, counts: dict, integration) -> ItemState:
         counts = dict(counts)
         own = self._item(link, integration) if link is not None else None
         if integration.id in self.lost:
-            for status in ("synced", "syncing"):
-                counts["pending"] = counts.get("pending", 0) + counts.pop(status, 0)
-        status = worst([*counts, *([own.status] if own else []), "synced"])
-        counts.pop("synced", None)
+            for status in (ItemStatus.SYNCED, ItemStatus.SYNCING):
+                counts[ItemStatus.PENDING] = counts.get(ItemStatus.PENDING, 0) + counts.pop(status, 0)
+        status = worst([*counts, *([own.status] if own else []), ItemStatus.SYNCED])
+        counts.pop(ItemStatus.SYNCED, None)
         if own is not None and own.status == status:
             return ItemState(status, own.reason, counts, own.reconnect)
-        if integration.id in self.lost and status == "pending":
+        if integration.id in self.lost and status == ItemStatus.PENDING:
             return ItemState(status, Reason("no_credentials").describe(), counts, reconnect=True)
         return ItemState(status, None, counts)
 
@@ -303,7 +306,7 @@ def _subtree_counts(folder_ids: list[int]) -> dict[int, dict[str, int]]:
     if not folder_ids:
         return counts
     for top_id, status, count in db.session.execute(_SUBTREE, {"ids": folder_ids}):
-        status = LOCAL if status == SKIPPED else status
+        status = LOCAL if status == ItemStatus.SKIPPED else status
         bucket = counts.setdefault(top_id, {})
         bucket[status] = bucket.get(status, 0) + count
     return counts
@@ -320,7 +323,8 @@ def categorized_states(folders: list[CboxFolder]) -> dict[int, ItemState]:
         below = dict(counts.get(integration.procore_folder_id, {}))
         lost = not _has_account(integration)
         if lost:
-            below["pending"] = below.get("pending", 0) + below.pop("synced", 0) + below.pop("syncing", 0)
+            for status in (ItemStatus.SYNCED, ItemStatus.SYNCING):
+                below[ItemStatus.PENDING] = below.get(ItemStatus.PENDING, 0) + below.pop(status, 0)
         merged = states.setdefault(integration.cbox_folder_id, {})
         for status, count in below.items():
             merged[status] = merged.get(status, 0) + count
@@ -328,8 +332,8 @@ def categorized_states(folders: list[CboxFolder]) -> dict[int, ItemState]:
     result = {}
     for folder_id, merged in states.items():
         lost = merged.pop("_lost")
-        status = worst([*merged, "synced"])
-        merged.pop("synced", None)
-        reason = Reason("no_credentials").describe() if lost and status == "pending" else None
+        status = worst([*merged, ItemStatus.SYNCED])
+        merged.pop(ItemStatus.SYNCED, None)
+        reason = Reason("no_credentials").describe() if lost and status == ItemStatus.PENDING else None
         result[folder_id] = ItemState(status, reason, merged, reconnect=reason is not None)
     return result

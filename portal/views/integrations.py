@@ -19,7 +19,7 @@ from portal.access import company_scope_id, get_scoped_or_404, roles_required
 from portal.extensions import db
 from portal.forms import EmptyForm
 from portal.models import CboxProject, Integration, Role, SyncRun
-from portal.models.integrations import AWAITING, QUEUED, RUNNING, STOPPING
+from portal.models.integrations import ItemStatus, RunStatus
 from portal.procore import ProcoreAuthError, ProcoreError
 from portal.sync import drawings, gate, history, photos, progress, reasons, removal, service, states
 from portal.sync.jobs import enqueue, start_run
@@ -182,7 +182,7 @@ def show(integration_id: int):
     return render_template(template, integration=integration, view=view, form=EmptyForm(),
                            label=progress.TOOL_LABELS.get(integration.tool, integration.tool),
                            destination=progress.destination(integration),
-                           failed_count=history.item_counts([integration.id])[integration.id].get("error", 0))
+                           failed_count=history.item_counts([integration.id])[integration.id].get(ItemStatus.ERROR, 0))
 
 
 def _latest(integration, *statuses) -> SyncRun | None:
@@ -210,9 +210,9 @@ def sync_now(integration_id: int):
     integration = get_scoped_or_404(Integration, integration_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if _latest(integration, RUNNING, STOPPING) is None:
+    if _latest(integration, RunStatus.RUNNING, RunStatus.STOPPING) is None:
         done_before = db.session.scalar(select(SyncRun.id).where(SyncRun.integration_id == integration.id,
-                                                                 SyncRun.status == "done").limit(1))
+                                                                 SyncRun.status == RunStatus.DONE).limit(1))
         audit.record_integration("integration.synced", integration)
         start_run(integration, "refresh" if done_before else "import")
     return redirect(url_for(".show", integration_id=integration.id))
@@ -224,7 +224,7 @@ def confirm(integration_id: int):
     """The admin's answer to a previewed mass deletion (R7): "delete" (the same run re-lists, then
     deletes what Procore still lacks), "keep" (the copies stay in cBox, unlinked) or "cancel"."""
     integration = get_scoped_or_404(Integration, integration_id)
-    run = _latest(integration, AWAITING)
+    run = _latest(integration, RunStatus.AWAITING)
     decision = request.form.get("decision", "delete")
     if run is None or not EmptyForm().validate_on_submit() or decision not in ("delete", "keep", "cancel"):
         abort(400 if run is not None else 404)
@@ -239,7 +239,7 @@ def confirm(integration_id: int):
         removal.cancel(run)
         flash(_("Nothing was deleted. The next refresh will ask again."), "info")
     else:
-        run.status, run.confirmed_deletes, run.created_at = QUEUED, True, progress.now()
+        run.status, run.confirmed_deletes, run.created_at = RunStatus.QUEUED, True, progress.now()
     db.session.commit()
     if decision == "delete":
         enqueue(run)

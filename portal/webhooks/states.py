@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 
+from portal.models.webhooks import EventStatus
 from portal.sync.reasons import PROCORE_PROBLEMS, procore_problem
 
 HEALTHY = "healthy"
@@ -88,14 +89,14 @@ def kind(state: str) -> str:
 
 # Inbox rows (portal/models/webhooks.py EventStatus) as support and admins read them.
 EVENT_LABELS = {
-    "received": (_l("Received"), "neutral"),
-    "processing": (_l("Processing"), "neutral"),
-    "retrying": (_l("Retrying"), "warn"),
-    "done": (_l("Processed"), "ok"),
-    "failed": (_l("Failed"), "error"),
-    "quarantined": (_l("Quarantined"), "error"),
-    "ignored": (_l("Ignored"), "neutral"),
-    "self_originated": (_l("Our own change"), "neutral"),
+    EventStatus.RECEIVED: (_l("Received"), "neutral"),
+    EventStatus.PROCESSING: (_l("Processing"), "neutral"),
+    EventStatus.RETRYING: (_l("Retrying"), "warn"),
+    EventStatus.DONE: (_l("Processed"), "ok"),
+    EventStatus.FAILED: (_l("Failed"), "error"),
+    EventStatus.QUARANTINED: (_l("Quarantined"), "error"),
+    EventStatus.IGNORED: (_l("Ignored"), "neutral"),
+    EventStatus.SELF_ORIGINATED: (_l("Our own change"), "neutral"),
 }
 OUTCOME_LABELS = {"no_integration": _l("no integration"), "refresh_queued": _l("refresh queued"),
                   "sync_queued": _l("sync queued"), "waiting_for_credentials": _l("waiting for valid credentials")}

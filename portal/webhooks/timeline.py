@@ -39,12 +39,6 @@ class Entry:
     sync_run_id: int | None = None  # "portal" rows: the run the event queued or joined
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 def our_events(company_id: int, project_id: int, limit: int = MAX_ROWS) -> list[WebhookEvent]:
     return db.session.scalars(select(WebhookEvent).where(
         WebhookEvent.company_id == company_id, WebhookEvent.procore_project_id == project_id)
@@ -92,16 +86,16 @@ def procore_deliveries(client, pcid: int, project_id: int, hook_id: int | None) 
 
 
 def merge(events: list[WebhookEvent], deliveries: list, runs: list[SyncRun] = ()) -> list[Entry]:
-    entries = [Entry(_aware(run.started_at or run.created_at), "run", None, None, run.status, run=run)
+    entries = [Entry(run.started_at or run.created_at, "run", None, None, run.status, run=run)
                for run in runs]
-    entries += [Entry(_aware(e.received_at), "portal", e.resource_name, e.event_type, e.status,
+    entries += [Entry(e.received_at, "portal", e.resource_name, e.event_type, e.status,
                      event_key=e.event_key, event_id=e.id, outcome=e.outcome, reason=e.reason, error=e.error,
                      sync_run_id=e.sync_run_id)
                for e in events]
     for d in deliveries:
         event = d.event or {}
         detail = f"HTTP {d.response_status or '—'} {d.response_error or ''}".strip()
-        entries.append(Entry(_aware(d.started_at), "procore", event.get("resource_name") or event.get("resource_type"),
+        entries.append(Entry(d.started_at, "procore", event.get("resource_name") or event.get("resource_type"),
                              event.get("event_type") or event.get("reason"), d.outcome or "", detail,
                              str(event.get("ulid") or event.get("id") or "")))
     return sorted(entries, key=lambda e: e.at or datetime.min.replace(tzinfo=timezone.utc), reverse=True)

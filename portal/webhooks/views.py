@@ -32,8 +32,7 @@ def _context(procore_project_id: int):
 
 
 def _is_fresh(row) -> bool:
-    checked = row.checked_at if row.checked_at.tzinfo else row.checked_at.replace(tzinfo=timezone.utc)
-    return datetime.now(timezone.utc) - checked < FRESH_FOR
+    return datetime.now(timezone.utc) - row.checked_at < FRESH_FOR
 
 
 def _render(template: str, row, **extra):

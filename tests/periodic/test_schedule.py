@@ -101,7 +101,7 @@ def test_a_slot_runs_once_records_its_run_and_arms_the_next(app, db, registry):
         assert periodic.run("webhooks-sweep", due) == "slot already run"
     row = _row(app, db, "webhooks-sweep")
     assert row.runs == 1 and row.last_result == 0 and row.last_error is None
-    assert periodic._aware(row.last_due_at) == datetime.fromtimestamp(due, timezone.utc)
+    assert row.last_due_at == datetime.fromtimestamp(due, timezone.utc)
     assert row.last_finished_at is not None
     assert _slots(registry, "webhooks-sweep") == [f"periodic_webhooks-sweep_{due}"]  # re-armed (same slot: not due yet)
 

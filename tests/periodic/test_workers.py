@@ -29,13 +29,12 @@ DEQUEUED = re.compile(r": default: periodic \S+ \((periodic_([a-z-]+)_(\d+))\)")
 def _row(app, db, name):
     """(runs, last due as epoch seconds) of one periodic job; (0, 0) before its first run."""
     from portal.models import PeriodicJobRun
-    from portal.periodic import _aware
 
     with app.app_context():
         row = db.session.get(PeriodicJobRun, name)
         if row is None:
             return 0, 0
-        return row.runs, int(_aware(row.last_due_at).timestamp())
+        return row.runs, int(row.last_due_at.timestamp())
 
 
 def _dequeued(*logs: Path) -> list[tuple[str, str, int]]:

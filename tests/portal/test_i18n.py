@@ -104,8 +104,7 @@ def test_runs_read_as_one_family_of_words_never_as_codes(app):
     from portal.models import integrations as model
     from portal.sync import states
 
-    statuses = (model.QUEUED, model.RUNNING, model.STOPPING, model.STOPPED, model.DONE, model.FAILED, model.AWAITING,
-                model.CANCELLED, model.SUPERSEDED)
+    statuses = tuple(model.RunStatus)
     with app.test_request_context("/"):
         assert [states.run_status(status)[0] for status in statuses] == [
             "En cola", "En curso", "Deteniéndose", "Detenida", "Terminada", "Fallida", "A la espera de confirmación",
@@ -255,9 +254,7 @@ def test_every_label_of_a_code_is_translated(app):
         labels = []
         for title, message in error_pages._messages().values():
             labels += [title, message]
-        labels += [states.run_status(s)[0] for s in (model.QUEUED, model.RUNNING, model.STOPPING, model.STOPPED,
-                                                     model.DONE, model.FAILED, model.AWAITING, model.CANCELLED,
-                                                     model.SUPERSEDED)]
+        labels += [states.run_status(s)[0] for s in model.RunStatus]
         labels += [states.run_kind(k) for k in (model.IMPORT, model.REFRESH, model.EVENT, model.EXPORT)]
         labels += [states.label(s) for s in states.SEVERITY]
         labels += [reasons.describe(code, {"detail": "x", "login": "x"}, None) for code in reasons.SENTENCES]
