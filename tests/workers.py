@@ -37,9 +37,15 @@ def _kill(process) -> None:
     would miss it)."""
     import psutil
 
-    victims = [process.pid] + [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
+    try:
+        victims = [process.pid] + [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:  # it exited on its own meanwhile (a warm stop that ended late)
+        victims = []
     for pid in victims:
-        os.kill(pid, signal.SIGKILL)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:  # gone between the listing and the kill
+            pass
     process.wait()
 
 
