@@ -19,7 +19,7 @@ def main(argv=None) -> int:
 
     from werkzeug.serving import run_simple
 
-    from .app import create_app
+    from .core.app import create_app
 
     overrides = {}
     if args.db:
@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     app = create_app(overrides)
     if args.reset:
         with app.app_context():
-            from .seed import reset_all
+            from .core.seed import reset_all
             reset_all(seed=True)
         st = app.extensions["sandbox"]
         st.config["seed_on_empty"] = st.initial_config["seed_on_empty"] = True

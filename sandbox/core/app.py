@@ -24,24 +24,27 @@ from .state import SandboxState
 
 log = logging.getLogger("sandbox")
 
+# sandbox/ (templates/ and static/ live there, beside the packages)
+SANDBOX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 MODULES = [
-    "sandbox.oauth",
-    "sandbox.core_api",
-    "sandbox.documents",
-    "sandbox.documents_index",
-    "sandbox.seed_documents",
-    "sandbox.uploads",
-    "sandbox.storage",
-    "sandbox.control",
-    "sandbox.photos",
-    "sandbox.seed_photos",
-    "sandbox.drawings",
-    "sandbox.drawings_revisions",
-    "sandbox.seed_drawings",
-    "sandbox.ui",  # web UI under /ui/ (shows a tab only for tools whose module exists)
-    "sandbox.webhooks",          # webhooks API v1.0 + outbound dispatcher thread
-    "sandbox.webhooks_control",  # /_sandbox/webhooks/*
-    "sandbox.seed_webhooks",
+    "sandbox.core.oauth",
+    "sandbox.core.routes",
+    "sandbox.documents.routes",
+    "sandbox.documents.index",
+    "sandbox.documents.seed",
+    "sandbox.core.uploads",
+    "sandbox.core.storage",
+    "sandbox.core.control",
+    "sandbox.photos.routes",
+    "sandbox.photos.seed",
+    "sandbox.drawings.routes",
+    "sandbox.drawings.revisions",
+    "sandbox.drawings.seed",
+    "sandbox.ui.routes",         # web UI under /ui/ (shows a tab only for tools whose module exists)
+    "sandbox.webhooks.routes",   # webhooks API v1.0 + outbound dispatcher thread
+    "sandbox.webhooks.control",  # /_sandbox/webhooks/*
+    "sandbox.webhooks.seed",
 ]
 
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -57,7 +60,7 @@ def blob_dir_for(cfg: dict) -> str:
 
 def create_app(config: dict | None = None) -> Flask:
     cfg = config_mod.build(config)
-    app = Flask("sandbox", template_folder=os.path.join(os.path.dirname(__file__), "templates"))
+    app = Flask("sandbox", template_folder=os.path.join(SANDBOX_DIR, "templates"))
     app.config["MAX_CONTENT_LENGTH"] = cfg["max_request_bytes"]
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False

@@ -193,7 +193,7 @@ def _ui_actor(s, body) -> Actor:
 @bp.post("/documents/restore")
 def restore():
     """{project_id, type: folder|file, id, parent_id?, login?}: restore from the recycle bin."""
-    from .documents_service import restore_document
+    from ..documents.service import restore_document
     body = json_body()
     s = current_session()
     kind = body.get("type")
@@ -207,7 +207,7 @@ def restore():
 @bp.post("/generate")
 def generate():
     """{project_id, files, total_mb, folders, versions?, seed?, events?}: benchmark tree."""
-    from .seed_documents import generate_tree
+    from ..documents.seed import generate_tree
     body = json_body()
     s = current_session()
     project = _project(s, body)

@@ -21,14 +21,14 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 from sqlalchemy import func, literal, select, union_all
 
-from . import clock
-from .api import (ADMIN, ApiError, json_response, page_params, paginate_list, project_for, require_auth,
+from ..core import clock
+from ..core.api import (ADMIN, ApiError, json_response, page_params, paginate_list, project_for, require_auth,
                   set_pagination_headers, tool_level)
-from .db import current_session
-from .documents_lookup import hidden_folders_cte
-from .documents_serial import child_counts, file_type, user_ref, users_map
-from .documents_service import FolderPaths, versions_of
-from .models import File, Folder
+from ..core.db import current_session
+from .lookup import hidden_folders_cte
+from .serial import child_counts, file_type, user_ref, users_map
+from .service import FolderPaths, versions_of
+from ..core.models import File, Folder
 
 bp = Blueprint("documents_index", __name__)
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from . import clock
-from .api import ApiError
-from .models import File, FileVersion, Folder, Project
+from ..core import clock
+from ..core.api import ApiError
+from ..core.models import File, FileVersion, Folder, Project
 
 RECYCLE_BIN_NAME = "Recycle Bin"
 

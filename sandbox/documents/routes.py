@@ -19,13 +19,13 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 from werkzeug.datastructures import FileStorage
 
-from . import documents_service as svc
-from .api import (ADMIN, READ_ONLY, ApiError, actor, int_arg, json_response, project_for,
+from . import service as svc
+from ..core.api import (ADMIN, READ_ONLY, ApiError, actor, int_arg, json_response, project_for,
                   request_data, require_auth, tool_level)
-from .db import current_session
-from .documents_serial import folder_json, single_file_json, users_map, version_json
-from .models import STANDARD, Company, CompanyUser, File, FileVersion, Project
-from .storage import download_redirect, put_stream
+from ..core.db import current_session
+from .serial import folder_json, single_file_json, users_map, version_json
+from ..core.models import STANDARD, Company, CompanyUser, File, FileVersion, Project
+from ..core.storage import download_redirect, put_stream
 
 bp = Blueprint("documents", __name__)
 V = "/rest/v1.0"
@@ -94,7 +94,7 @@ def content_from(s, project, obj: dict) -> dict:
         raise ApiError(422, "Use either data or upload_uuid, not both",
                        body={"errors": {"base": ["You should not use both data and upload_uuid"]}})
     if uuid:
-        from .uploads import consume_upload
+        from ..core.uploads import consume_upload
         return consume_upload(s, str(uuid), project, g.user)
     if isinstance(data, FileStorage):
         sha, size = put_stream(data.stream)

@@ -7,14 +7,14 @@ import random
 import time
 from contextlib import nullcontext
 
-from . import clock
-from . import documents_service as svc
-from .api import Actor
-from .db import next_ids
-from .events import record_change, suppressed
-from .models import File, FileVersion, Folder
-from .seed import ADMIN_LOGIN, SeedContext, seeder
-from .storage import put_bytes
+from ..core import clock
+from . import service as svc
+from ..core.api import Actor
+from ..core.db import next_ids
+from ..core.events import record_change, suppressed
+from ..core.models import File, FileVersion, Folder
+from ..core.seed import ADMIN_LOGIN, SeedContext, seeder
+from ..core.storage import put_bytes
 
 
 def tiny_pdf(text: str) -> bytes:

@@ -5,10 +5,10 @@ import os
 
 from sqlalchemy import func, select
 
-from . import clock
-from .api import base_url
-from .documents_service import FolderPaths, versions_of
-from .models import File, FileVersion, Folder, User
+from ..core import clock
+from ..core.api import base_url
+from .service import FolderPaths, versions_of
+from ..core.models import File, FileVersion, Folder, User
 
 
 def user_ref(users: dict, uid):

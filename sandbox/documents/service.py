@@ -12,12 +12,12 @@ import re
 
 from sqlalchemy import select
 
-from . import clock
-from .api import Actor, ApiError
-from .documents_lookup import (RECYCLE_BIN_NAME, FolderPaths, ensure_roots, file_is_hidden,  # noqa: F401
+from ..core import clock
+from ..core.api import Actor, ApiError
+from .lookup import (RECYCLE_BIN_NAME, FolderPaths, ensure_roots, file_is_hidden,  # noqa: F401
                                folder_is_hidden, get_file, get_folder, versions_of)
-from .events import record_change
-from .models import File, FileVersion, Folder, Project
+from ..core.events import record_change
+from ..core.models import File, FileVersion, Folder, Project
 
 RES_FOLDERS, RES_FILES, RES_VERSIONS = "Project Folders", "Project Files", "Project File Versions"
 
@@ -167,7 +167,7 @@ def delete_folder(s, project: Project, folder: Folder, actor: Actor) -> None:
 
 def _new_version(s, file: File, actor: Actor, sha256: str, size: int, content_type: str,
                  filename: str, notes, number: int) -> FileVersion:
-    from .db import next_id
+    from ..core.db import next_id
     v = FileVersion(file_id=file.id, number=number, notes=notes, size=size, sha256=sha256,
                     content_type=content_type or "application/octet-stream", filename=filename,
                     prostore_file_id=next_id(s), created_at=clock.now(), created_by_id=actor.user_id)

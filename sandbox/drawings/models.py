@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import Base, IdMixin
+from ..core.db import Base, IdMixin
 
 # Revision status enum (Procore's is undocumented: open question 8; sandbox choice):
 PENDING_REVIEW = "pending review"  # uploaded without drawing_id (or needing a review): review in the UI

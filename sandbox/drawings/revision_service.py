@@ -19,16 +19,16 @@ import re
 
 from sqlalchemy import func, select
 
-from . import clock
-from .api import Actor, ApiError
-from .drawings_models import (PENDING_REVIEW, PUBLISHED, UNPUBLISHED, Drawing, DrawingArea, DrawingLogImport,
+from ..core import clock
+from ..core.api import Actor, ApiError
+from .models import (PENDING_REVIEW, PUBLISHED, UNPUBLISHED, Drawing, DrawingArea, DrawingLogImport,
                               DrawingRevision, DrawingSet, DrawingUpload)
-from .drawings_service import (RES_DRAWINGS, RES_REVISIONS, RES_UPLOADS, UNSET, _event, _guess_discipline, _int,
+from .service import (RES_DRAWINGS, RES_REVISIONS, RES_UPLOADS, UNSET, _event, _guess_discipline, _int,
                                _invalid, create_drawing, delete_drawing, drawings_by_area, get_drawing, get_set,
                                parse_date, resolve_area, update_drawing)
-from .models import Project
-from .photos_media import make_png
-from .storage import blob_path, put_bytes
+from ..core.models import Project
+from ..photos.media import make_png
+from ..core.storage import blob_path, put_bytes
 
 
 # --- revisions --------------------------------------------------------------------------------

@@ -16,18 +16,18 @@ import hmac
 from flask import Blueprint, g, request
 from sqlalchemy import select
 
-from . import drawings_revision_service as rsvc
-from . import drawings_service as svc
-from .api import ADMIN, Actor, ApiError, actor, int_arg, json_response, paginate_list, require_auth
-from .db import current_session
-from .drawings import body, is_admin, project_of, sub
-from .drawings_models import PENDING_REVIEW, DrawingRevision, DrawingUpload
-from .drawings_serial import TTL, Lookup, revision_json, revision_patch_json, upload_json, visible
-from .models import Project, User
-from .photos import authorize_download
-from .photos_serial import check_media_url, id_list, in_range, parse_bool, parse_range
-from .state import cfg, state
-from .storage import download_redirect
+from . import revision_service as rsvc
+from . import service as svc
+from ..core.api import ADMIN, Actor, ApiError, actor, int_arg, json_response, paginate_list, require_auth
+from ..core.db import current_session
+from .routes import body, is_admin, project_of, sub
+from .models import PENDING_REVIEW, DrawingRevision, DrawingUpload
+from .serial import TTL, Lookup, revision_json, revision_patch_json, upload_json, visible
+from ..core.models import Project, User
+from ..photos.routes import authorize_download
+from ..photos.serial import check_media_url, id_list, in_range, parse_bool, parse_range
+from ..core.state import cfg, state
+from ..core.storage import download_redirect
 
 bp = Blueprint("drawings_revisions", __name__)
 P = "/rest/v1.0/projects/<int:project_id>"
@@ -199,7 +199,7 @@ def create_upload(project_id):
     if not items:
         raise ApiError(422, "drawing_log_imports can't be blank",
                        body={"errors": {"drawing_log_imports": ["can't be blank"]}})
-    from .uploads import consume_upload
+    from ..core.uploads import consume_upload
     imports = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):

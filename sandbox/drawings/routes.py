@@ -12,15 +12,15 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 from sqlalchemy import func, select
 
-from . import drawings_service as svc
-from .api import (ADMIN, READ_ONLY, ApiError, actor, int_arg, json_response, paginate_list, project_for,
+from . import service as svc
+from ..core.api import (ADMIN, READ_ONLY, ApiError, actor, int_arg, json_response, paginate_list, project_for,
                   request_data, require_auth, tool_level)
-from .db import current_session
-from .drawings_models import PUBLISHED, Drawing, DrawingArea, DrawingRevision
-from .drawings_serial import (Lookup, area_json, area_v10_json, discipline_json, drawing_json, drawing_short_json,
+from ..core.db import current_session
+from .models import PUBLISHED, Drawing, DrawingArea, DrawingRevision
+from .serial import (Lookup, area_json, area_v10_json, discipline_json, drawing_json, drawing_short_json,
                               set_json, visible)
-from .models import Project
-from .photos_serial import id_list, parse_bool
+from ..core.models import Project
+from ..photos.serial import id_list, parse_bool
 
 bp = Blueprint("drawings", __name__)
 

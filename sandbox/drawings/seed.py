@@ -11,12 +11,12 @@ Tiny valid one-page PDFs (seed_documents.tiny_pdf).
 """
 from __future__ import annotations
 
-from . import drawings_revision_service as rsvc
-from . import drawings_service as svc
-from .drawings_models import PUBLISHED, UNPUBLISHED
-from .seed import ADMIN_LOGIN, SeedContext, seeder
-from .seed_documents import tiny_pdf
-from .storage import put_bytes
+from . import revision_service as rsvc
+from . import service as svc
+from .models import PUBLISHED, UNPUBLISHED
+from ..core.seed import ADMIN_LOGIN, SeedContext, seeder
+from ..documents.seed import tiny_pdf
+from ..core.storage import put_bytes
 
 DISCIPLINES = [("Arquitectura", ["A", "ARQ"]), ("Estructura", ["E", "EST"]), ("Instalaciones", ["I", "INS"])]
 SETS = [("Licitación", "2024-03-01"), ("Construcción", "2024-06-15"), ("Addendum Nº 1", "2024-09-10")]

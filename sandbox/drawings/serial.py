@@ -5,10 +5,10 @@ import json
 
 from sqlalchemy import select
 
-from . import clock
-from .drawings_models import (PENDING_REVIEW, PUBLISHED, Drawing, DrawingArea, DrawingDiscipline, DrawingLogImport,
+from ..core import clock
+from .models import (PENDING_REVIEW, PUBLISHED, Drawing, DrawingArea, DrawingDiscipline, DrawingLogImport,
                               DrawingRevision, DrawingSet, DrawingUpload)
-from .photos_serial import media_url
+from ..photos.serial import media_url
 
 TTL = "drawings_url_ttl"
 

@@ -21,12 +21,12 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from . import clock
-from .api import Actor, ApiError
-from .drawings_models import (Drawing, DrawingArea, DrawingDiscipline,
+from ..core import clock
+from ..core.api import Actor, ApiError
+from .models import (Drawing, DrawingArea, DrawingDiscipline,
                               DrawingRevision, DrawingSet, DrawingSettings)
-from .events import record_change
-from .models import Project
+from ..core.events import record_change
+from ..core.models import Project
 
 RES_DRAWINGS, RES_SETS, RES_AREAS = "Drawings", "Drawing Sets", "Drawing Areas"
 RES_UPLOADS, RES_REVISIONS = "Drawing Uploads", "Drawing Revisions"  # the last one is unconfirmed
@@ -360,6 +360,6 @@ _PART2 = {"pdf_pages", "recompute_current", "add_revision", "get_revision", "upd
 
 def __getattr__(name: str):
     if name in _PART2:
-        from . import drawings_revision_service
-        return getattr(drawings_revision_service, name)
+        from . import revision_service
+        return getattr(revision_service, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

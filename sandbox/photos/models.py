@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import Base, IdMixin
+from ..core.db import Base, IdMixin
 
 
 class ImageCategory(IdMixin, Base):

@@ -15,16 +15,16 @@ from flask import Blueprint, g, request
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from . import photos_service as svc
-from .api import (ADMIN, READ_ONLY, ApiError, actor, int_arg, json_response, paginate_list, project_for,
+from . import service as svc
+from ..core.api import (ADMIN, READ_ONLY, ApiError, actor, int_arg, json_response, paginate_list, project_for,
                   request_data, require_auth, tool_level)
-from .db import current_session
-from .documents_serial import users_map
-from .models import STANDARD, Company, CompanyUser, Project
-from .photos_models import Image, ImageCategory
-from .photos_serial import (Viewer, albums_json, check_media_url, id_list, image_json, in_range,
+from ..core.db import current_session
+from ..documents.serial import users_map
+from ..core.models import STANDARD, Company, CompanyUser, Project
+from .models import Image, ImageCategory
+from .serial import (Viewer, albums_json, check_media_url, id_list, image_json, in_range,
                             parse_bool, parse_range)
-from .storage import download_redirect, put_stream
+from ..core.storage import download_redirect, put_stream
 
 bp = Blueprint("photos", __name__)
 V = "/rest/v1.0"
@@ -277,7 +277,7 @@ def create_image():
         if not name:
             raise ApiError(422, "image_name is required with upload_uuid",
                            body={"errors": {"image_name": ["can't be blank"]}})
-        from .uploads import consume_upload
+        from ..core.uploads import consume_upload
         blob = consume_upload(s, str(uuid), project, g.user)
     elif isinstance(raw, FileStorage):
         sha, size = put_stream(raw.stream)

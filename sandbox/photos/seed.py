@@ -6,10 +6,10 @@ from __future__ import annotations
 import calendar
 import zlib
 
-from . import photos_service as svc
-from .photos_media import make_jpeg, make_png
-from .seed import ADMIN_LOGIN, SeedContext, seeder
-from .storage import put_bytes
+from . import service as svc
+from .media import make_jpeg, make_png
+from ..core.seed import ADMIN_LOGIN, SeedContext, seeder
+from ..core.storage import put_bytes
 
 # album -> [(file name, description, kind, private)]
 ALBUMS = [

@@ -16,11 +16,11 @@ from urllib.parse import urlencode
 from flask import request
 from sqlalchemy import select
 
-from . import clock
-from .api import ApiError, base_url
-from .photos_models import Image, ImageCategory
-from .state import cfg
-from .storage import sign
+from ..core import clock
+from ..core.api import ApiError, base_url
+from .models import Image, ImageCategory
+from ..core.state import cfg
+from ..core.storage import sign
 
 
 @dataclass(frozen=True)

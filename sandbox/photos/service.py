@@ -21,13 +21,13 @@ import re
 
 from sqlalchemy import func, select
 
-from . import clock
-from .api import Actor, ApiError
-from .events import record_change
-from .models import Project
-from .photos_media import image_size, sniff_image
-from .photos_models import Image, ImageCategory
-from .storage import blob_path
+from ..core import clock
+from ..core.api import Actor, ApiError
+from ..core.events import record_change
+from ..core.models import Project
+from .media import image_size, sniff_image
+from .models import Image, ImageCategory
+from ..core.storage import blob_path
 
 RES_IMAGES, RES_CATEGORIES = "Images", "Image Categories"
 UNCLASSIFIED = "Unclassified"

@@ -18,13 +18,13 @@ import mimetypes
 from flask import redirect, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from . import documents_service as svc
-from .api import ApiError
-from .db import current_session
-from .documents_serial import folder_children, users_map
-from .models import File, FileVersion, Folder
-from .storage import download_redirect, put_stream
-from .ui import (ADMIN, READ_ONLY, STANDARD, Tab, action, bp, level_of, load_project,
+from ..documents import service as svc
+from ..core.api import ApiError
+from ..core.db import current_session
+from ..documents.serial import folder_children, users_map
+from ..core.models import File, FileVersion, Folder
+from ..core.storage import download_redirect, put_stream
+from .routes import (ADMIN, READ_ONLY, STANDARD, Tab, action, bp, level_of, load_project,
                  project_context, register_tab, render_page, require_level, ui_actor)
 
 register_tab(Tab("documents", "Documentos", "ui.documents", "documents", requires="documents"))
@@ -91,7 +91,7 @@ def _store(fs: FileStorage) -> dict:
 def documents(project_id):
     project = load_project(project_id)
     if level_of(project, "documents") < READ_ONLY:
-        from .ui import no_access_page
+        from .routes import no_access_page
         return no_access_page(project, "documents", "documents")
     s = current_session()
     root, bin_ = svc.ensure_roots(s, project)
@@ -218,7 +218,7 @@ def documents_upload(project_id):
 
 
 def _size(f: File) -> str:
-    from .ui import fmt_size
+    from .routes import fmt_size
     vs = svc.versions_of(current_session(), [f.id])[f.id]
     return fmt_size(vs[-1].size if vs else 0)
 

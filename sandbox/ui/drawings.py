@@ -13,19 +13,19 @@ from collections import OrderedDict
 from flask import request, send_file, url_for
 from sqlalchemy import select
 
-from . import drawings_service as svc
+from ..drawings import service as svc
 
 try:  # revisions, publishing and uploads (split out of drawings_service)
-    from . import drawings_revision_service as rsvc
+    from ..drawings import revision_service as rsvc
 except ImportError:  # pragma: no cover - older layout
     rsvc = svc
-from .api import ApiError
-from .db import current_session
-from .documents_serial import users_map
-from .drawings_models import PENDING_REVIEW, PUBLISHED, Drawing, DrawingRevision, DrawingSet
-from .drawings_serial import Lookup, visible
-from .storage import blob_path, download_redirect, put_stream
-from .ui import (ADMIN, READ_ONLY, Tab, action, bp, level_of, load_project, no_access_page, project_context,
+from ..core.api import ApiError
+from ..core.db import current_session
+from ..documents.serial import users_map
+from ..drawings.models import PENDING_REVIEW, PUBLISHED, Drawing, DrawingRevision, DrawingSet
+from ..drawings.serial import Lookup, visible
+from ..core.storage import blob_path, download_redirect, put_stream
+from .routes import (ADMIN, READ_ONLY, Tab, action, bp, level_of, load_project, no_access_page, project_context,
                  register_tab, render_page, require_tab, ui_actor)
 
 register_tab(Tab("drawings", "Planos", "ui.drawings", "drawings", requires="drawings"))

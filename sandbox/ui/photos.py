@@ -11,14 +11,14 @@ from __future__ import annotations
 from flask import request, send_file, url_for
 from sqlalchemy import func, select
 
-from . import photos_service as svc
-from .api import ApiError
-from .db import current_session
-from .documents_serial import users_map
-from .photos_models import Image, ImageCategory
-from .photos_serial import Viewer
-from .storage import blob_path, put_stream
-from .ui import (ADMIN, READ_ONLY, STANDARD, Tab, action, bp, level_of, load_project, no_access_page,
+from ..photos import service as svc
+from ..core.api import ApiError
+from ..core.db import current_session
+from ..documents.serial import users_map
+from ..photos.models import Image, ImageCategory
+from ..photos.serial import Viewer
+from ..core.storage import blob_path, put_stream
+from .routes import (ADMIN, READ_ONLY, STANDARD, Tab, action, bp, level_of, load_project, no_access_page,
                  project_context, register_tab, render_page, require_tab, ui_actor)
 
 register_tab(Tab("photos", "Fotos", "ui.photos", "photos", requires="photos"))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,15 +30,17 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
                    session, url_for)
 from sqlalchemy import select
 
-from . import clock
-from .api import Actor, ApiError, _company_from_header, is_company_admin, project_for, tool_level
-from .db import current_session
-from .models import (ADMIN, LEVEL_NAMES, PROJECT_TOOLS, READ_ONLY, STANDARD, Company,
+from ..core import clock
+from ..core.api import Actor, ApiError, _company_from_header, is_company_admin, project_for, tool_level
+from ..core.db import current_session
+from ..core.models import (ADMIN, LEVEL_NAMES, PROJECT_TOOLS, READ_ONLY, STANDARD, Company,
                      CompanyUser, Project, ProjectUser, User)
 
 log = logging.getLogger("sandbox.ui")
 
-bp = Blueprint("ui", __name__, url_prefix="/ui", static_folder="static/ui", static_url_path="/static")
+# static files in sandbox/static/ui (static_folder is relative to this module's folder, sandbox/ui/)
+_STATIC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static", "ui")
+bp = Blueprint("ui", __name__, url_prefix="/ui", static_folder=_STATIC, static_url_path="/static")
 
 SESSION_USER, SESSION_CSRF = "ui_user_id", "ui_csrf"
 COOKIE_NAME = "procore_sandbox_ui"
@@ -407,9 +410,9 @@ def no_access_page(project: Project, tab: str, tool: str, message: str | None = 
 
 
 # Tool pages (each registers its routes and tab on ``bp``).  Import order = tab order.
-from . import ui_documents  # noqa: E402,F401
+from . import documents  # noqa: E402,F401
 
-for _mod in ("ui_photos", "ui_drawings", "ui_webhooks"):
+for _mod in ("photos", "drawings", "webhooks"):
     try:
         __import__(f"{__package__}.{_mod}")
     except ImportError as _e:  # the feature's sandbox module is not there (yet)

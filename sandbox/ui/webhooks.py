@@ -12,13 +12,13 @@ from collections import OrderedDict
 
 from sqlalchemy import func, select
 
-from .db import current_session
-from .documents_serial import users_map
-from .events import Event
-from .ui import (ADMIN, Tab, bp, level_of, load_project, no_access_page, project_context, register_tab, render_page,
+from ..core.db import current_session
+from ..documents.serial import users_map
+from ..core.events import Event
+from .routes import (ADMIN, Tab, bp, level_of, load_project, no_access_page, project_context, register_tab, render_page,
                  require_tab)
-from .webhooks_models import WebhookDelivery, WebhookEndpoint, WebhookHook, WebhookJob, WebhookTrigger
-from .webhooks_service import mask_secret
+from ..webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookHook, WebhookJob, WebhookTrigger
+from ..webhooks.service import mask_secret
 
 register_tab(Tab("webhooks", "Webhooks", "ui.webhooks", "admin", requires="webhooks"))
 

@@ -15,13 +15,13 @@ import json
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from . import clock
-from .api import ApiError
-from .control import guard, json_body
-from .db import current_session
-from .webhooks import delivery_json, status_filter
-from .webhooks_dispatcher import get_dispatcher
-from .webhooks_models import WebhookDelivery, WebhookEndpoint, WebhookHook, WebhookJob, WebhookTrigger, iso_micro
+from ..core import clock
+from ..core.api import ApiError
+from ..core.control import guard, json_body
+from ..core.db import current_session
+from .routes import delivery_json, status_filter
+from .dispatcher import get_dispatcher
+from .models import WebhookDelivery, WebhookEndpoint, WebhookHook, WebhookJob, WebhookTrigger, iso_micro
 
 bp = Blueprint("webhooks_control", __name__, url_prefix="/_sandbox/webhooks")
 

@@ -49,10 +49,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 
-from . import clock, events
-from .db import get_meta, session_scope, set_meta
-from .events import Event, events_after
-from .webhooks_models import (BACKOFF_INITIAL, BACKOFF_MAX, DISCARD_AFTER, RESPONSE_BODY_LIMIT, WebhookDelivery,
+from ..core import clock, events
+from ..core.db import get_meta, session_scope, set_meta
+from ..core.events import Event, events_after
+from .models import (BACKOFF_INITIAL, BACKOFF_MAX, DISCARD_AFTER, RESPONSE_BODY_LIMIT, WebhookDelivery,
                               WebhookEndpoint, WebhookHook, WebhookJob, WebhookTrigger, build_payload)
 
 log = logging.getLogger("sandbox.webhooks")

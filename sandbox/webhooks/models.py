@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import Base, IdMixin
+from ..core.db import Base, IdMixin
 
 # --- constants ------------------------------------------------------------------
 

@@ -25,14 +25,14 @@ import json
 from flask import Blueprint, g, request
 from sqlalchemy import select
 
-from . import clock
-from . import webhooks_service as svc
-from .api import (ADMIN, ApiError, actor, current_company, int_arg, is_company_admin, json_response,
+from ..core import clock
+from . import service as svc
+from ..core.api import (ADMIN, ApiError, actor, current_company, int_arg, is_company_admin, json_response,
                   project_for, request_data, require_auth, tool_level)
-from .db import current_session
-from .state import cfg
-from .webhooks_dispatcher import Dispatcher
-from .webhooks_models import (API_VERSIONS, HISTORY_DAYS, STATUS_FILTERS, WebhookDelivery, iso_micro,
+from ..core.db import current_session
+from ..core.state import cfg
+from .dispatcher import Dispatcher
+from .models import (API_VERSIONS, HISTORY_DAYS, STATUS_FILTERS, WebhookDelivery, iso_micro,
                               resources_for)
 
 bp = Blueprint("webhooks", __name__)

@@ -13,9 +13,9 @@ The other projects have no hooks.  ``*.example.com`` hosts are in the knob
 """
 from __future__ import annotations
 
-from . import clock
-from .seed import SeedContext, seeder
-from .webhooks_models import EVENT_TYPES, WebhookHook, WebhookTrigger, resources_for
+from ..core import clock
+from ..core.seed import SeedContext, seeder
+from .models import EVENT_TYPES, WebhookHook, WebhookTrigger, resources_for
 
 RECEIVER_PATH = "/api/v2/public/api/cbox/procore/webhook"
 OTHER_APP_URL = "https://otra-app.example.com/procore/hooks"

@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
-from . import clock
-from .api import Actor, ApiError
-from .state import cfg
-from .webhooks_dispatcher import mark_last_attempt_failed
-from .webhooks_models import (EVENT_TYPES, WebhookHook, WebhookJob, WebhookTrigger,
+from ..core import clock
+from ..core.api import Actor, ApiError
+from ..core.state import cfg
+from .dispatcher import mark_last_attempt_failed
+from .models import (EVENT_TYPES, WebhookHook, WebhookJob, WebhookTrigger,
                               allowed_events, normalize_api_version)
 
 NAMESPACE_RE = re.compile(r"^[a-z0-9-]+$")
