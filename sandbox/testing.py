@@ -9,7 +9,7 @@
         sb.stats()["api_requests"]
         sb.reset()
 
-Config is passed to the child via SANDBOX_CONFIG_JSON (any key of sandbox/config.py).
+Config is passed to the child via SANDBOX_CONFIG_JSON (any key of sandbox/core/config.py).
 The child's output goes to ``sb.log_path`` (printed on startup failure).
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Feature modules are listed in MODULES. Each module may expose ``bp`` (a Blueprint)
 and ``init_app(app)``; importing it also registers its ORM models on
-``sandbox.db.Base`` and its seeders in ``sandbox.seed``.  To add a module, append its
+``sandbox.core.db.Base`` and its seeders in ``sandbox.core.seed``.  To add a module, append its
 dotted name to MODULES (see README "Extension contract").
 """
 from __future__ import annotations

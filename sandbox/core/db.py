@@ -114,7 +114,7 @@ def _assign_ids(session, _ctx, _instances):
 def current_session() -> Session:
     s = _session_cv.get()
     if s is None:
-        raise RuntimeError("no sandbox DB session active: use sandbox.db.session_scope()")
+        raise RuntimeError("no sandbox DB session active: use sandbox.core.db.session_scope()")
     return s
 
 

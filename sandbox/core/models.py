@@ -1,6 +1,6 @@
 """Core ORM models: companies, users, projects, permissions, OAuth, documents, uploads.
 
-Timestamps are unix seconds (float) from ``sandbox.clock.now()``.
+Timestamps are unix seconds (float) from ``sandbox.core.clock.now()``.
 Feature modules (photos, drawings, webhooks) define their own models in their own
 files on the same ``Base``.
 """

@@ -2,7 +2,7 @@
 
 Other modules add data with::
 
-    from sandbox.seed import seeder
+    from sandbox.core.seed import seeder
 
     @seeder(order=200)                      # core=10, documents=100
     def seed_photos(ctx):                   # ctx: SeedContext

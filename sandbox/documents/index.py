@@ -11,7 +11,7 @@ sort=name|-name|updated_at|-updated_at|created_at|-created_at|id|-id, page, per_
 The root folder and the Recycle Bin folder itself are not listed.
 Unknown sort values are rejected with 400 (stricter reading).
 
-Private items (stricter reading, see ``documents_lookup``): users who are not Documents
+Private items (stricter reading, see ``documents.lookup``): users who are not Documents
 Admins never get a private folder or file, nor anything below a private folder, and the
 ``children`` counts they get leave private children out.  ``private_parent`` is
 ``{id, name}`` of the nearest private folder above an item (null when there is none).

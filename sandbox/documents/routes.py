@@ -7,7 +7,7 @@ to Documents Admins (fact sheet: "Recycle-bin contents are visible only to Admin
 
 Private folders and files (``private``; set with ``private`` or Procore's documented
 ``explicit_permissions`` on create and PATCH): Procore does not document who sees them,
-so the sandbox takes the STRICTER reading (see ``documents_lookup``): Documents Admins
+so the sandbox takes the STRICTER reading (see ``documents.lookup``): Documents Admins
 see everything; for everyone else a private item, and anything below a private folder,
 does not exist: left out of every listing, 404 on show / version / download, 404 on
 PATCH / DELETE / new version (the lookup happens before the level check, so a hidden

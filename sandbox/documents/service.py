@@ -1,6 +1,6 @@
 """Documents service layer: every folder/file/version mutation lives here.
 
-REST views (documents.py), the control API and the future web UI call these
+REST views (documents/routes.py), the control API and the future web UI call these
 functions so that every change goes through ``record_change``.  They take an
 explicit session and an ``Actor`` (user_id + OAuth client id, None from the UI).
 Errors are raised as ``ApiError`` (UI callers may catch it and show ``.body``).

@@ -1,11 +1,11 @@
 """Drawings service layer, part 2: revisions (add / update / review / publish / delete),
 the "one current revision per drawing" rule, and drawing uploads.
 
-Part 1 (settings, areas, disciplines, sets, drawings) is drawings_service.py; both modules
+Part 1 (settings, areas, disciplines, sets, drawings) is drawings/service.py; both modules
 follow the same conventions: ``(session, project, actor, ...)``, ``ApiError`` on errors,
 one ``record_change`` per change, permission checks left to the caller.
 
-Revision life cycle (status enum is a sandbox choice, see drawings_models):
+Revision life cycle (status enum is a sandbox choice, see drawings/models.py):
   upload with drawing_id, 1-page PDF -> "unpublished" (auto-assigned, no review)
   upload without drawing_id / multi-page -> "pending review" (review in the UI: review_revision)
   publish -> "published"; the most recently published revision of a drawing is its only

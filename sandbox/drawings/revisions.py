@@ -24,8 +24,8 @@ from .routes import body, is_admin, project_of, sub
 from .models import PENDING_REVIEW, DrawingRevision, DrawingUpload
 from .serial import TTL, Lookup, revision_json, revision_patch_json, upload_json, visible
 from ..core.models import Project, User
-from ..photos.routes import authorize_download
-from ..photos.serial import check_media_url, id_list, in_range, parse_bool, parse_range
+from ..core.media_urls import authorize_download, check_media_url
+from ..core.params import id_list, in_range, parse_bool, parse_range
 from ..core.state import cfg, state
 from ..core.storage import download_redirect
 

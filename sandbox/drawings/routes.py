@@ -1,5 +1,5 @@
 """Drawings tool REST views, part 1: drawing areas, disciplines, sets and drawings.
-(Revisions, uploads, publish and downloads are in drawings_revisions.py.)
+(Revisions, uploads, publish and downloads are in drawings/revisions.py.)
 
 Permissions (Drawings tool level; stricter reading): reads need >= Read Only, every
 mutation needs Admin. Non-admins see published revisions only, and in drawing lists
@@ -20,7 +20,7 @@ from .models import PUBLISHED, Drawing, DrawingArea, DrawingRevision
 from .serial import (Lookup, area_json, area_v10_json, discipline_json, drawing_json, drawing_short_json,
                               set_json, visible)
 from ..core.models import Project
-from ..photos.serial import id_list, parse_bool
+from ..core.params import id_list, parse_bool
 
 bp = Blueprint("drawings", __name__)
 

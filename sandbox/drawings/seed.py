@@ -7,7 +7,7 @@
 * Drawings with several revisions: some published (the newest published one is current),
   one unpublished revision waiting to be published, one drawing with only an unpublished
   revision, one obsolete drawing, and one upload "pending review" (no drawing_id).
-Tiny valid one-page PDFs (seed_documents.tiny_pdf).
+Tiny valid one-page PDFs (documents/seed.py tiny_pdf).
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..core import clock
 from .models import (PENDING_REVIEW, PUBLISHED, Drawing, DrawingArea, DrawingDiscipline, DrawingLogImport,
                               DrawingRevision, DrawingSet, DrawingUpload)
-from ..photos.serial import media_url
+from ..core.media_urls import media_url
 
 TTL = "drawings_url_ttl"
 

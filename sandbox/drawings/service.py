@@ -1,13 +1,13 @@
 """Drawings service layer, part 1: settings, areas, disciplines, sets and drawings.
-(Part 2, drawings_revision_service.py: revisions, publishing, drawing uploads.)
+(Part 2, drawings/revision_service.py: revisions, publishing, drawing uploads.)
 
-Called by the REST views (drawings.py, drawings_revisions.py), the seeder, the control
+Called by the REST views (drawings/routes.py, drawings/revisions.py), the seeder, the control
 API and the sandbox UI.  Signatures are ``(session, project, actor, ...)``; errors are
 ``ApiError``.  Permission checks are done by the callers (REST: Drawings Admin for every
 mutation).  Events: "Drawing Areas", "Drawing Sets", "Drawings", "Drawing Uploads" and
 "Drawing Revisions" (the last one is NOT confirmed by Procore; the sandbox emits it).
 
-Revision life cycle (status enum is a sandbox choice, see drawings_models):
+Revision life cycle (status enum is a sandbox choice, see drawings/models.py):
   upload with drawing_id, 1-page PDF -> "unpublished" (auto-assigned, no review)
   upload without drawing_id / multi-page -> "pending review" (review in the UI: review_revision)
   publish -> "published"; the most recently published revision of a drawing is its only
@@ -350,8 +350,8 @@ def delete_drawing(s, project: Project, drawing: Drawing, actor: Actor) -> None:
     _event(project, RES_DRAWINGS, "delete", drawing.id, actor)
 
 
-# Part 2 (revisions, publishing, drawing uploads) lives in drawings_revision_service.py; its public
-# functions are also reachable here (``drawings_service.publish_revision`` ...), resolved lazily to
+# Part 2 (revisions, publishing, drawing uploads) lives in drawings/revision_service.py; its public
+# functions are also reachable here (``drawings.service.publish_revision`` ...), resolved lazily to
 # avoid a circular import.
 _PART2 = {"pdf_pages", "recompute_current", "add_revision", "get_revision", "update_revision", "review_revision",
           "publish_revision", "publish_set", "delete_revision", "create_drawing_upload", "upload_status",

@@ -20,10 +20,11 @@ from ..core.api import (ADMIN, READ_ONLY, ApiError, actor, int_arg, json_respons
                   request_data, require_auth, tool_level)
 from ..core.db import current_session
 from ..documents.serial import users_map
-from ..core.models import STANDARD, Company, CompanyUser, Project
+from ..core.models import STANDARD, Project
 from .models import Image, ImageCategory
-from .serial import (Viewer, albums_json, check_media_url, id_list, image_json, in_range,
-                            parse_bool, parse_range)
+from ..core.media_urls import authorize_download, check_media_url
+from ..core.params import id_list, in_range, parse_bool, parse_range
+from .serial import Viewer, albums_json, image_json
 from ..core.storage import download_redirect, put_stream
 
 bp = Blueprint("photos", __name__)
@@ -333,22 +334,6 @@ def retrieve_image(image_id):
 
 
 # --- downloads (Bearer token + signed, expiring URL; 302 to storage) -----------------------
-
-def authorize_download(project_id: int | None, tool: str) -> Project:
-    """For ``@require_auth(company=False)`` download views: the URL carries no company header,
-    so the company is derived from the project; then the usual project/tool checks apply."""
-    s = current_session()
-    project = s.get(Project, project_id) if project_id else None
-    if project is None:
-        raise ApiError(404, "Not found")
-    member = s.scalars(select(CompanyUser).where(CompanyUser.company_id == project.company_id,
-                                                 CompanyUser.user_id == g.user.id,
-                                                 CompanyUser.is_active.is_(True))).first()
-    if member is None:
-        raise ApiError(403, "You do not have access to this file")
-    g.company = s.get(Company, project.company_id)
-    return project_for(project.id, tool=tool, level=READ_ONLY)
-
 
 def _download(image_id: int, kind: str, thumb: bool):
     s = current_session()

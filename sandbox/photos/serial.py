@@ -1,26 +1,17 @@
-"""JSON shapes of the Photos tool (fact sheet section 4, OAS Image / ImageCategory) and
-small query-parsing helpers shared with the Drawings tool.
+"""JSON shapes of the Photos tool (fact sheet section 4, OAS Image / ImageCategory).
 
-Media URLs (``url``, ``thumbnail_url``; drawings ``pdf_url``/``png_url``) point at
-``/downloads/...`` on the sandbox, carry ``expires``+``sig`` (time-limited, knob
-``photos_url_ttl`` / ``drawings_url_ttl``; 0 = no expiry) AND need the Bearer token;
-they answer 302 to signed storage (stricter combination of open question 3).
+Media URLs (``url``, ``thumbnail_url``) are signed, time-limited ``/downloads/...`` URLs
+(sandbox/core/media_urls.py); the query parsers live in sandbox/core/params.py.
 """
 from __future__ import annotations
 
-import hmac
-import json
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
-from flask import request
 from sqlalchemy import select
 
 from ..core import clock
-from ..core.api import ApiError, base_url
+from ..core.media_urls import media_url
 from .models import Image, ImageCategory
-from ..core.state import cfg
-from ..core.storage import sign
 
 
 @dataclass(frozen=True)
@@ -36,83 +27,6 @@ class Viewer:
         if album is not None and album.private and not self.admin:
             return False
         return not img.private or self.admin or img.uploader_id == self.user_id
-
-
-# --- query helpers (also used by drawings) --------------------------------------------
-
-def parse_bool(value, name: str, status: int = 400) -> bool:
-    if isinstance(value, bool):
-        return value
-    v = str(value).strip().lower()
-    if v in ("true", "1"):
-        return True
-    if v in ("false", "0"):
-        return False
-    raise ApiError(status, f"{name} must be true or false")
-
-
-def parse_range(value: str, name: str) -> tuple[float | None, float | None]:
-    """ISO range "a...b" (either side may be empty). A date-only upper bound covers that
-    whole day (sandbox reading of Procore's "YYYY-MM-DD...YYYY-MM-DD" filters)."""
-    if "..." not in value:
-        raise ApiError(400, f"{name} must be a range 'start...end'")
-    a, b = (p.strip() for p in value.split("...", 1))
-    try:
-        lo = clock.parse_iso(a) if a else None
-        hi = clock.parse_iso(b) if b else None
-    except ValueError:
-        raise ApiError(400, f"{name} must contain ISO-8601 dates") from None
-    if hi is not None and len(b) == 10:
-        hi += 86400 - 0.001
-    return lo, hi
-
-
-def in_range(ts, rng) -> bool:
-    lo, hi = rng
-    return ts is not None and (lo is None or ts >= lo) and (hi is None or ts <= hi)
-
-
-def id_list(*names: str) -> list[int] | None:
-    """Integer list from repeated params (``x[]=1&x[]=2``), "1,2" or "[1,2]"; None if absent."""
-    raw = []
-    for n in names:
-        raw += request.args.getlist(n)
-    if not raw:
-        return None
-    out = []
-    for r in raw:
-        r = r.strip()
-        try:
-            vals = json.loads(r) if r.startswith("[") else [p for p in r.split(",") if p.strip()]
-            out += [int(v) for v in (vals if isinstance(vals, list) else [vals])]
-        except (ValueError, TypeError):
-            raise ApiError(400, f"{names[0]} must be a list of integers") from None
-    return out
-
-
-# --- signed media URLs ------------------------------------------------------------------
-
-def media_url(path: str, kind: str, rid: int, ttl_key: str) -> str:
-    ttl = cfg(ttl_key)
-    if not ttl or ttl <= 0:
-        return f"{base_url()}{path}"
-    expires = int(clock.now() + ttl)
-    return f"{base_url()}{path}?" + urlencode({"expires": expires, "sig": sign(kind, rid, expires)})
-
-
-def check_media_url(kind: str, rid: int, ttl_key: str) -> None:
-    """403 unless the URL's expires/sig are valid (when URLs are time-limited)."""
-    ttl = cfg(ttl_key)
-    if not ttl or ttl <= 0:
-        return
-    try:
-        expires = int(request.args.get("expires", ""))
-    except ValueError:
-        raise ApiError(403, "This URL is missing its signature; fetch the resource again for a fresh URL") from None
-    if not hmac.compare_digest(request.args.get("sig", ""), sign(kind, rid, expires)):
-        raise ApiError(403, "Invalid URL signature")
-    if clock.now() > expires:
-        raise ApiError(403, "This URL has expired; fetch the resource again for a fresh URL")
 
 
 def image_url(img: Image) -> str:

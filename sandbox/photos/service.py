@@ -1,6 +1,6 @@
 """Photos service layer: every album / image mutation lives here.
 
-REST views (photos.py), the control API and the sandbox web UI call these functions
+REST views (photos/routes.py), the control API and the sandbox web UI call these functions
 so that every change goes through ``record_change`` ("Images", "Image Categories").
 Signatures are ``(session, project, actor, ...)``; errors are raised as ``ApiError``
 (UI callers may catch it and show ``.body``).  Permission checks are NOT done here

@@ -1,10 +1,10 @@
 """Sandbox UI: the Documents tool (folder browser, files, versions, recycle bin).
 
-Levels follow documents.py: browse >= Read Only, create folders / upload files / add
+Levels follow documents/routes.py: browse >= Read Only, create folders / upload files / add
 versions >= Standard, rename / move / delete Admin, the Recycle Bin (view + restore)
-Admin only.  Mutations call ``documents_service`` with ``Actor(user_id, None)``.
+Admin only.  Mutations call ``documents.service`` with ``Actor(user_id, None)``.
 
-Private folders and files follow the REST rule (``documents_lookup``, stricter reading):
+Private folders and files follow the REST rule (``documents.lookup``, stricter reading):
 only Documents Admins see them and what lies below a private folder; for everyone else
 they are absent from the browser, the move pickers and the counts, and their pages and
 downloads answer 404.  Making an item private or not ("Privada" marker, checkbox on

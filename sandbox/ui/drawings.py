@@ -1,6 +1,6 @@
 """Sandbox UI: the Drawings tool (areas -> disciplines -> drawings, revisions, upload, publish).
 
-Levels follow drawings.py: reading needs Drawings >= Read Only and every mutation Admin;
+Levels follow drawings/routes.py: reading needs Drawings >= Read Only and every mutation Admin;
 non-admins only see published revisions (and only drawings that have a current one).
 An upload goes through ``create_drawing_upload`` exactly like the REST direct import
 (events "Drawing Uploads" + "Drawing Revisions", and "Drawings" for a new drawing);
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ..drawings import service as svc
 
-try:  # revisions, publishing and uploads (split out of drawings_service)
+try:  # revisions, publishing and uploads (split out of drawings.service)
     from ..drawings import revision_service as rsvc
 except ImportError:  # pragma: no cover - older layout
     rsvc = svc

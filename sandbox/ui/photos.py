@@ -1,9 +1,9 @@
 """Sandbox UI: the Photos tool (albums, image grid, upload, move, delete, recycle bin).
 
-Levels follow photos.py: view >= Read Only; upload photos and create albums >= Standard;
+Levels follow photos/routes.py: view >= Read Only; upload photos and create albums >= Standard;
 move a photo >= Standard (non-Admins only their own photos); delete photos / albums,
 see and retrieve from the recycle bin, see private albums: Admin.  Private photos are
-shown to Admins and to their uploader.  Mutations call ``photos_service`` with
+shown to Admins and to their uploader.  Mutations call ``photos.service`` with
 ``Actor(user_id, None)``.
 """
 from __future__ import annotations

@@ -13,7 +13,7 @@ so the same change events are recorded and turned into webhook deliveries.
   portal's ``session`` cookie on the same host (cookies ignore ports).
 
 This module holds the shared machinery (login, CSRF, layout, project loading, tabs);
-``ui_documents``, ``ui_photos``, ``ui_drawings`` and ``ui_webhooks`` add the tool pages
+``ui/documents.py``, ``ui/photos.py``, ``ui/drawings.py`` and ``ui/webhooks.py`` add the tool pages
 to the same blueprint.  A tool whose sandbox module is missing is simply not shown.
 """
 from __future__ import annotations

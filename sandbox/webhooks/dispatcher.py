@@ -1,7 +1,7 @@
 """Outbound webhook dispatcher: events table -> queued jobs -> HTTP POSTs.
 
-One daemon thread per app (started by ``sandbox.webhooks.init_app``), woken by
-``sandbox.events.add_listener`` after every commit that recorded events, and at least
+One daemon thread per app (started by ``sandbox.webhooks.routes.init_app``), woken by
+``sandbox.core.events.add_listener`` after every commit that recorded events, and at least
 every 0.5 s (so clock time travel and config changes are picked up).  Every step:
 
 1. **Ingest**: events with id > the cursor stored in ``sandbox_meta``
@@ -28,7 +28,7 @@ every 0.5 s (so clock time travel and config changes are picked up).  Every step
    next_attempt_at = now + min(1 s * 2^(failures-1), 1 h), all scaled by
    ``webhook_time_scale``; the failed job stays at the head.
 
-All times come from ``sandbox.clock.now()`` (so ``POST /_sandbox/clock`` time travel
+All times come from ``sandbox.core.clock.now()`` (so ``POST /_sandbox/clock`` time travel
 works) and every durable fact lives in SQLite: after a restart the cursor, queue and
 backoff state are read back and delivery resumes (at least once: a request in flight
 when the process died is sent again).  ``sandbox_state().lock`` is held around every DB

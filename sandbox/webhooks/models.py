@@ -1,6 +1,6 @@
 """Webhooks: ORM models, the subscribable-resource catalog and payload builders.
 
-Tables (all on ``sandbox.db.Base``; ids from the global 64-bit sequence):
+Tables (all on ``sandbox.core.db.Base``; ids from the global 64-bit sequence):
 
 * ``webhook_hooks``      one hook = one scope (company OR project) + destination.
 * ``webhook_triggers``   (resource_name, event_type, api_version) on a hook.
@@ -185,7 +185,7 @@ def _str_id(v):
 
 
 def build_payload(ev, api_version: str) -> dict:
-    """The JSON body Procore POSTs for event row ``ev`` (sandbox.events.Event)."""
+    """The JSON body Procore POSTs for event row ``ev`` (sandbox.core.events.Event)."""
     if api_version == "v4.0":
         # All ids are strings; event_type -> reason; resource_name -> resource_type
         # (exact v4.0 resource_type strings are unconfirmed: the v2 names are used).

@@ -16,7 +16,7 @@ Permission (Procore's exact rule is not documented; stricter reading): user toke
 Admin on the project's ``admin`` tool (project scope) or on the company ``admin`` tool
 (company scope), for reads too; a Developer Managed Service Account (client_credentials)
 is allowed wherever it is installed (its "Webhooks API" permission is not modelled).
-The delivery machinery lives in sandbox/webhooks_dispatcher.py.
+The delivery machinery lives in sandbox/webhooks/dispatcher.py.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Webhooks service layer: hook and trigger CRUD, validation, JSON shapes.
 
-Used by the REST views (sandbox/webhooks.py) and by anything else that manages hooks
+Used by the REST views (sandbox/webhooks/routes.py) and by anything else that manages hooks
 (the sandbox UI, seeders).  Functions take ``(session, scope, actor, ...)``; ``actor``
-is ``sandbox.api.Actor`` (application_id None = a human in Procore's web UI).
+is ``sandbox.core.api.Actor`` (application_id None = a human in Procore's web UI).
 Validation errors raise ``ApiError`` with Rails-style ``{"errors": {field: [...]}}``.
 """
 from __future__ import annotations
