@@ -1,10 +1,16 @@
-"""Run the sandbox: python -m sandbox --port 8765 [--host 127.0.0.1] [--db PATH] [--reset]."""
+"""Run the sandbox: python -m sandbox --port 8765 [--host 127.0.0.1] [--db PATH] [--reset] [--storage-processes N]."""
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import select
+import signal
+import socket
+import subprocess
 import sys
+import threading
+import time
 
 
 def main(argv=None) -> int:
@@ -15,7 +21,20 @@ def main(argv=None) -> int:
     ap.add_argument("--reset", action="store_true", help="wipe the database and blobs, then re-seed")
     ap.add_argument("--public-base-url", default=None, help="absolute base URL used in url fields and Link headers")
     ap.add_argument("--quiet", action="store_true", help="do not log every request")
+    ap.add_argument("--storage-processes", type=int, default=0,
+                    help="N > 0: serve /_storage/ (signed file bytes, upload storage) from N processes of their "
+                         "own on a second port, as Procore's storage is another host (sandbox/core/shared.py)")
+    ap.add_argument("--storage-port", type=int, default=0, help="the storage processes' port (default: a free one)")
+    ap.add_argument("--storage-worker", action="store_true", help=argparse.SUPPRESS)  # one storage process
+    ap.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--storage-index", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.quiet:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if args.storage_worker:
+        return storage_worker(args)
 
     from werkzeug.serving import run_simple
 
@@ -28,19 +47,90 @@ def main(argv=None) -> int:
         overrides["public_base_url"] = args.public_base_url
     if args.reset:
         overrides["seed_on_empty"] = False
+    storage_sock = None
+    if args.storage_processes > 0:
+        storage_sock = socket.create_server((args.host, args.storage_port), backlog=256)
+        storage_sock.set_inheritable(True)
+        url_host = "127.0.0.1" if args.host in ("", "0.0.0.0") else args.host  # noqa: S104 - a bind-all host
+        overrides["storage_base_url"] = f"http://{url_host}:{storage_sock.getsockname()[1]}"
     app = create_app(overrides)
+    st = app.extensions["sandbox"]
     if args.reset:
         with app.app_context():
             from .core.seed import reset_all
             reset_all(seed=True)
-        st = app.extensions["sandbox"]
         st.config["seed_on_empty"] = st.initial_config["seed_on_empty"] = True
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if args.quiet:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    print(f"Procore sandbox on http://{args.host}:{args.port} (db {app.extensions['sandbox'].config['db_path']})",
-          file=sys.stderr, flush=True)
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
+    workers: list[subprocess.Popen] = []
+    where = f"Procore sandbox on http://{args.host}:{args.port} (db {st.config['db_path']})"
+    if storage_sock is not None:
+        from .core.shared import SharedStore
+        st.attach_shared(SharedStore(st.config["db_path"], args.storage_processes), "main")
+        workers = start_storage_processes(args.storage_processes, storage_sock, st.config["db_path"], args.quiet)
+        where += f", storage on {st.config['storage_base_url']} ({args.storage_processes} processes)"
+    print(where, file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    return 0
+
+
+def start_storage_processes(count: int, sock: socket.socket, db_path: str, quiet: bool) -> list[subprocess.Popen]:
+    """Start ``count`` storage processes on the listening socket; return once each serves it."""
+    ready_r, ready_w = os.pipe()
+    cmd = [sys.executable, "-m", "sandbox", "--storage-worker", "--listen-fd", str(sock.fileno()),
+           "--ready-fd", str(ready_w), "--db", db_path, "--storage-processes", str(count)] + (
+        ["--quiet"] if quiet else [])
+    workers = [subprocess.Popen(cmd + ["--storage-index", str(index)], pass_fds=(sock.fileno(), ready_w))
+               for index in range(count)]
+    os.close(ready_w)
+    ready, deadline = b"", time.monotonic() + 60
+    while len(ready) < count and time.monotonic() < deadline:
+        if select.select([ready_r], [], [], 0.5)[0]:
+            chunk = os.read(ready_r, 64)
+            if not chunk:
+                break  # every storage process closed its end: one died before it was ready
+            ready += chunk
+    os.close(ready_r)
+    if len(ready) < count:
+        for worker in workers:
+            worker.kill()
+        raise RuntimeError(f"{count - len(ready)} of {count} storage processes did not start")
+    return workers
+
+
+def storage_worker(args) -> int:
+    """One storage process: the sandbox app in its storage role on the inherited listening socket."""
+    from werkzeug.serving import make_server
+
+    from .core.app import create_app
+    from .core.shared import SharedStore
+
+    app = create_app({"db_path": args.db, "seed_on_empty": False}, role="storage")
+    store = SharedStore(args.db, args.storage_processes, args.storage_index)
+    app.extensions["sandbox"].attach_shared(store, "storage")
+    server = make_server("127.0.0.1", 0, app, threaded=True, fd=args.listen_fd)
+    parent = os.getppid()
+
+    def orphaned():  # the main process is gone (even killed): so is its storage
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+    threading.Thread(target=orphaned, daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    try:
+        os.write(args.ready_fd, b"1")
+    except BrokenPipeError:
+        return 1  # the main process gave up waiting (or was stopped) before this one was ready
+    os.close(args.ready_fd)
+    server.serve_forever()
     return 0
 
 

@@ -9,6 +9,8 @@
         sb.stats()["api_requests"]
         sb.reset()
 
+    SandboxServer(storage_processes=2)   # file bytes from 2 processes of their own (sandbox/core/shared.py)
+
 Config is passed to the child via SANDBOX_CONFIG_JSON (any key of sandbox/core/config.py).
 The child's output goes to ``sb.log_path`` (printed on startup failure).
 """
@@ -37,9 +39,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 class SandboxServer:
     def __init__(self, port: int | None = None, db_path: str | None = None, config: dict | None = None,
                  env: dict | None = None, host: str = "127.0.0.1", startup_timeout: float = 30.0,
-                 reset: bool | None = None, python: str | None = None):
+                 reset: bool | None = None, python: str | None = None, storage_processes: int = 0):
         """``reset`` (wipe + re-seed on start) defaults to True for the temporary DB and
-        False when you pass your own ``db_path`` (then data survives restarts)."""
+        False when you pass your own ``db_path`` (then data survives restarts).
+        ``storage_processes`` N > 0: /_storage/ served by N processes on a second port (sandbox/core/shared.py)."""
         self.host = host
         self.port = port or free_port(host)
         self._tmpdir = None
@@ -52,6 +55,7 @@ class SandboxServer:
         self.startup_timeout = startup_timeout
         self.reset_on_start = (self._tmpdir is not None) if reset is None else reset
         self.python = python or sys.executable
+        self.storage_processes = storage_processes
         self.proc: subprocess.Popen | None = None
         self.log_path = os.path.join(os.path.dirname(os.path.abspath(db_path)), f"sandbox-{self.port}.log")
         self._log = None
@@ -72,6 +76,8 @@ class SandboxServer:
                "--db", self.db_path, "--quiet"]
         if self.reset_on_start:
             cmd.append("--reset")
+        if self.storage_processes:
+            cmd += ["--storage-processes", str(self.storage_processes)]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.time() + self.startup_timeout

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import g, jsonify, request
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, select, text
 
 from . import clock
 from .db import current_session
@@ -75,18 +75,31 @@ def _bearer() -> str | None:
     return None
 
 
-def lookup_token(raw: str | None) -> Token | None:
-    """Valid (unexpired, unrevoked, not rotated away) token row, or None."""
+# Built once: a statement built per request costs more CPU than the query (the hot path of every download).
+_TOKEN_AND_USER = (select(Token, User).outerjoin(User, User.id == Token.user_id)
+                   .where(Token.access_token == bindparam("raw")))
+
+
+def token_and_user(raw: str | None) -> tuple[Token | None, User | None]:
+    """The valid (unexpired, unrevoked, not rotated away) token row and its user, in one query; (None, None)."""
     if not raw:
-        return None
-    tok = current_session().scalars(select(Token).where(Token.access_token == raw)).first()
-    if tok is None or tok.revoked_at is not None or tok.expires_at <= clock.now():
-        return None
+        return None, None
+    row = current_session().execute(_TOKEN_AND_USER, {"raw": raw}).first()
+    if row is None:
+        return None, None
+    tok, user = row
+    if tok.revoked_at is not None or tok.expires_at <= clock.now():
+        return None, None
     # Stricter reading (unverified): once a refresh token is used, the access token of
     # the same grant dies too, so clients must persist and use the newest pair.
     if tok.refreshed_at is not None:
-        return None
-    return tok
+        return None, None
+    return tok, user
+
+
+def lookup_token(raw: str | None) -> Token | None:
+    """Valid (unexpired, unrevoked, not rotated away) token row, or None."""
+    return token_and_user(raw)[0]
 
 
 def _rate_limit(key: str):
@@ -124,7 +137,7 @@ def require_auth(company: bool | str = True):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             raw = _bearer()
-            tok = lookup_token(raw)
+            tok, user = token_and_user(raw)
             key = f"app:{tok.client_id}:user:{tok.user_id}" if tok else f"ip:{request.remote_addr}"
             # Rate limit keyed by application+user (not by token string) so that refreshing
             # does not reset the budget: stricter than "per token".
@@ -135,8 +148,6 @@ def require_auth(company: bool | str = True):
                 msg = "Access token expired or revoked" if raw else "Missing bearer token"
                 raise ApiError(401, msg, headers={
                     "WWW-Authenticate": 'Bearer realm="Procore API", error="invalid_token"'})
-            s = current_session()
-            user = s.get(User, tok.user_id)
             if user is None or not user.is_active:
                 raise ApiError(401, "User is inactive")
             g.token, g.user, g.client_id, g.company = tok, user, tok.client_id, None
@@ -155,19 +166,50 @@ def require_auth(company: bool | str = True):
     return deco
 
 
+_COMPANY_AND_MEMBERSHIP = (
+    select(Company, CompanyUser.id)
+    .outerjoin(CompanyUser, and_(CompanyUser.company_id == Company.id, CompanyUser.user_id == bindparam("uid"),
+                                 CompanyUser.is_active.is_(True)))
+    .where(Company.id == bindparam("cid")).limit(1))
+
+
 def _company_from_header(header: str, user: User) -> Company:
     try:
         cid = int(header.strip())
     except ValueError:
         raise ApiError(400, "Invalid Procore-Company-Id header") from None
-    s = current_session()
-    comp = s.get(Company, cid)
-    member = s.scalars(select(CompanyUser).where(
-        CompanyUser.company_id == cid, CompanyUser.user_id == user.id,
-        CompanyUser.is_active.is_(True))).first()
+    row = current_session().execute(_COMPANY_AND_MEMBERSHIP, {"cid": cid, "uid": user.id}).first()
+    comp, member = row if row else (None, None)
     if comp is None or member is None or not comp.is_active:
         raise ApiError(403, "You do not have access to this company")
     return comp
+
+
+# Download URLs carry no company header: one query says whether the user may read the project's tool
+# (what project_for checks: company membership, project membership or company Admin, the tool's level).
+_DOWNLOAD_ACCESS = text("""
+SELECT
+  EXISTS (SELECT 1 FROM company_users WHERE company_id = :cid AND user_id = :uid AND is_active) AS member,
+  EXISTS (SELECT 1 FROM project_users WHERE project_id = :pid AND user_id = :uid) AS on_project,
+  (SELECT level FROM permissions WHERE user_id = :uid AND company_id = :cid AND project_id IS NULL
+     AND tool = 'admin' LIMIT 1) AS company_admin,
+  (SELECT level FROM permissions WHERE user_id = :uid AND project_id = :pid AND tool = :tool LIMIT 1) AS level
+""")
+
+
+def download_level(project_id: int, company_id: int, tool: str) -> int:
+    """The current user's level on the project's ``tool`` for an authenticated download: 403 unless a member
+    of the project's company and of the project (or company Admin) with at least Read Only on the tool."""
+    row = current_session().execute(_DOWNLOAD_ACCESS, {"uid": g.user.id, "cid": company_id, "pid": project_id,
+                                                       "tool": tool}).one()
+    if not row.member:
+        raise ApiError(403, "You do not have access to this file")
+    if not row.on_project and (row.company_admin or NONE) < ADMIN:
+        raise ApiError(403, "You do not have access to this project")
+    level = NONE if row.level is None else row.level
+    if level < READ_ONLY:
+        raise ApiError(403, f"You do not have the required permission on the {tool} tool")
+    return level
 
 
 def current_user() -> User:

@@ -21,6 +21,7 @@ from . import config as config_mod
 from .api import ApiError, add_response_headers
 from .db import close_session, create_schema, get_meta, make_engine, open_session, session_scope, set_meta
 from .state import SandboxState
+from .storage import s3_error
 
 log = logging.getLogger("sandbox")
 
@@ -58,7 +59,9 @@ def blob_dir_for(cfg: dict) -> str:
     return root + "_blobs"
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, role: str = "main") -> Flask:
+    """``role="storage"``: one of the storage processes (sandbox/core/shared.py): it serves only ``/_storage/``,
+    sends no webhooks and seeds nothing; the caller attaches the shared store."""
     cfg = config_mod.build(config)
     app = Flask("sandbox", template_folder=os.path.join(SANDBOX_DIR, "templates"))
     app.config["MAX_CONTENT_LENGTH"] = cfg["max_request_bytes"]
@@ -70,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     blob_dir = blob_dir_for(cfg)
     os.makedirs(blob_dir, exist_ok=True)
     st = SandboxState(cfg, engine, blob_dir)
+    st.role = role
     app.extensions["sandbox"] = st
 
     for name in MODULES:
@@ -87,7 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
                 secret = secrets.token_hex(32)
                 set_meta(s, "storage_secret", secret)
         st.secret = secret.encode()
-        if cfg["seed_on_empty"] and database_is_empty(engine):
+        if role == "main" and cfg["seed_on_empty"] and database_is_empty(engine):
             from . import seed
             seed.run_all()
 
@@ -120,6 +124,18 @@ def _install_hooks(app: Flask) -> None:
     from .state import state
 
     @app.before_request
+    def _shared_state():
+        # Only with storage processes (sandbox/core/shared.py): like a storage host, a storage process knows
+        # nothing but /_storage/; every process starts a request on the config the others last set.
+        st = state()
+        if st.shared is None:
+            return None
+        if st.role == "storage" and not request.path.startswith("/_storage/"):
+            return s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        st.refresh_config()
+        return None
+
+    @app.before_request
     def _open_session():
         s, tokens = open_session(state().engine, write=request.method in _WRITE_METHODS)
         g._sandbox_session = (s, tokens)
@@ -140,6 +156,7 @@ def _install_hooks(app: Flask) -> None:
             finally:
                 close_session(s, tokens)
         state().stats.status(resp.status_code)
+        state().flush_stats()
         return resp
 
     @app.teardown_request

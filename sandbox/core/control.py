@@ -67,7 +67,7 @@ def set_config():
         update = config_mod.validate_update(state().config, json_body())
     except (KeyError, ValueError) as e:
         raise ApiError(400, str(e).strip("'\"")) from None
-    state().config.update(update)
+    state().update_config(lambda config: config.update(update))
     if any(k.startswith("rate_limit") for k in update):
         state().limiter.reset()
     return jsonify(_public_config())
@@ -80,8 +80,7 @@ def reset():
     body = json_body()
     st = state()
     if not body.get("keep_config"):
-        st.config.clear()
-        st.config.update(st.initial_config)
+        st.update_config(lambda config: (config.clear(), config.update(st.initial_config)))
     reset_all(seed=body.get("seed", True))
     return jsonify({"ok": True})
 
@@ -89,12 +88,14 @@ def reset():
 @bp.post("/clock")
 def set_clock():
     body = json_body()
-    cfg = state().config
-    if "offset" in body:
-        cfg["clock_offset"] = float(body["offset"])
-    if "advance" in body:
-        cfg["clock_offset"] = float(cfg.get("clock_offset") or 0) + float(body["advance"])
-    return jsonify({"clock_offset": cfg["clock_offset"], "now": clock.now()})
+
+    def move(cfg):
+        if "offset" in body:
+            cfg["clock_offset"] = float(body["offset"])
+        if "advance" in body:
+            cfg["clock_offset"] = float(cfg.get("clock_offset") or 0) + float(body["advance"])
+        return cfg["clock_offset"]
+    return jsonify({"clock_offset": state().update_config(move), "now": clock.now()})
 
 
 @bp.get("/state")

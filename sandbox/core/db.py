@@ -73,7 +73,9 @@ def make_engine(db_path: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_cv.get() else "BEGIN")
+        # On the DBAPI connection: the same statement without SQLAlchemy's execution machinery (every request
+        # begins a transaction; exec_driver_sql cost about 0.1 ms of CPU each).
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if _write_cv.get() else "BEGIN")
 
     return engine
 

@@ -2,7 +2,9 @@
 
 ``state()`` returns the ``SandboxState`` of the current Flask app.
 Counters and rate-limit windows live in memory (reset on restart and by
-``POST /_sandbox/reset``); everything else is in SQLite.
+``POST /_sandbox/reset``); everything else is in SQLite. With storage processes
+(``--storage-processes``) the config and the storage processes' counters are shared through
+``sandbox.core.shared``; change the config only through ``SandboxState.update_config``.
 """
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ import threading
 from collections import defaultdict
 
 from flask import current_app
+
+
+PER_KEY = ("requests_by_token", "requests_by_user", "status_codes", "endpoints", "endpoint_methods")
 
 
 class Stats:
@@ -24,13 +29,26 @@ class Stats:
         self.reset()
 
     def reset(self):
-        with getattr(self, "_lock", threading.Lock()):
-            self.counters = {k: 0 for k in self.COUNTERS}
-            self.requests_by_token: dict[str, int] = defaultdict(int)
-            self.requests_by_user: dict[str, int] = defaultdict(int)
-            self.status_codes: dict[str, int] = defaultdict(int)
-            self.endpoints: dict[str, int] = defaultdict(int)
-            self.endpoint_methods: dict[str, int] = defaultdict(int)  # "POST /rest/v1.0/files"
+        with self._lock:
+            self._zero()
+
+    def _zero(self):
+        self.counters = {k: 0 for k in self.COUNTERS}
+        self.requests_by_token: dict[str, int] = defaultdict(int)
+        self.requests_by_user: dict[str, int] = defaultdict(int)
+        self.status_codes: dict[str, int] = defaultdict(int)
+        self.endpoints: dict[str, int] = defaultdict(int)
+        self.endpoint_methods: dict[str, int] = defaultdict(int)  # "POST /rest/v1.0/files"
+
+    def take(self) -> list[tuple[str, str, int]]:
+        """What was counted since the last take as (group, key, n) rows ("counters" for the flat ones), and
+        start again from zero: what a storage process adds to the shared store after each request."""
+        with self._lock:
+            rows = [("counters", k, v) for k, v in self.counters.items() if v]
+            for name in PER_KEY:
+                rows += [(name, k, v) for k, v in getattr(self, name).items() if v]
+            self._zero()
+        return rows
 
     def incr(self, name: str, n: int = 1):
         with self._lock:
@@ -61,6 +79,25 @@ class Stats:
                     "status_codes": dict(self.status_codes),
                     "endpoints": dict(self.endpoints),
                     "endpoint_methods": dict(self.endpoint_methods)}
+
+
+class CombinedStats(Stats):
+    """The main process's counters (in memory) plus what its storage processes added to the shared store."""
+
+    def __init__(self, shared):
+        self.shared = shared
+        super().__init__()
+
+    def reset(self):
+        super().reset()
+        self.shared.reset_stats()
+
+    def snapshot(self) -> dict:
+        snap = super().snapshot()
+        for group, key, n in self.shared.stats_rows():
+            table = snap if group == "counters" else snap[group]
+            table[key] = table.get(key, 0) + n
+        return snap
 
 
 class RateLimiter:
@@ -117,6 +154,45 @@ class SandboxState:
         self.limiter = RateLimiter()
         self.secret: bytes = b""
         self.lock = threading.RLock()  # guards reset/generate
+        self.role = "main"  # "storage": one of the storage processes (sandbox/core/shared.py)
+        self.shared = None  # a shared.SharedStore when there are storage processes
+        self._config_lock = threading.Lock()
+        self._config_version = None
+        self._flush_lock = threading.Lock()
+
+    def attach_shared(self, shared, role: str) -> None:
+        """Share the config and counters with the other processes: the main process publishes its config,
+        a storage process adopts it."""
+        self.shared, self.role = shared, role
+        if role == "main":
+            shared.init(self.config)
+            self.stats = CombinedStats(shared)
+            self._config_version = shared.config_version()
+        else:
+            self._adopt(*shared.load_config())
+
+    def _adopt(self, version: int, config: dict) -> None:
+        self.config, self._config_version = config, version  # a new dict: readers never see it half-updated
+
+    def refresh_config(self) -> None:
+        """Shared mode, at the start of each request: reload the config when another process changed it."""
+        if self.shared is not None and self.shared.config_version() != self._config_version:
+            self._adopt(*self.shared.load_config())
+
+    def update_config(self, mutate):
+        """Change the config with ``mutate(config)`` for every process of the sandbox; returns its result."""
+        if self.shared is None:
+            with self._config_lock:
+                return mutate(self.config)
+        version, config, result = self.shared.update_config(mutate)
+        self._adopt(version, config)
+        return result
+
+    def flush_stats(self) -> None:
+        """A storage process, before a response leaves: add what the request counted to the shared store."""
+        if self.role == "storage":
+            with self._flush_lock:
+                self.shared.add_stats(self.stats.take())
 
 
 def state() -> SandboxState:

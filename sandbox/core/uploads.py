@@ -20,7 +20,6 @@ import json
 import os
 import random
 import re
-import threading
 import uuid as uuidlib
 from urllib.parse import urlencode
 
@@ -35,7 +34,6 @@ from .state import cfg, state
 from .storage import check_presigned, put_parts, put_stream, s3_error, sign, storage_base
 
 bp = Blueprint("uploads", __name__)
-_fault_lock = threading.Lock()
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -196,16 +194,21 @@ def consume_upload(s, uuid: str, project, user: User) -> dict:
 
 # --- storage side (no Procore token; presigned) -----------------------------------
 
+def _count_down_storage_fault(config: dict) -> bool:
+    """True (and one fewer to come) while ``upload_storage_5xx_next`` is above zero."""
+    if config["upload_storage_5xx_next"] <= 0:
+        return False
+    config["upload_storage_5xx_next"] -= 1
+    return True
+
+
 def _injected_fault() -> Response | None:
     """Knobs ``upload_storage_5xx_next`` (the next N requests, counted down) and
     ``upload_storage_5xx_rate``: S3's "InternalError, please try again" on the storage side of
     uploads only (``error_5xx_rate`` covers /rest and /downloads). The body is read first, as
     S3 does, so the client sees a clean 500 rather than a reset connection."""
     config = state().config
-    with _fault_lock:
-        fail = config["upload_storage_5xx_next"] > 0
-        if fail:
-            config["upload_storage_5xx_next"] -= 1
+    fail = config["upload_storage_5xx_next"] > 0 and state().update_config(_count_down_storage_fault)
     if not fail and not (config["upload_storage_5xx_rate"] and random.random() < config["upload_storage_5xx_rate"]):
         return None
     while request.stream.read(1024 * 1024):

@@ -17,14 +17,15 @@ Only Documents Admins may make an item private (403 otherwise, stricter reading)
 from __future__ import annotations
 
 from flask import Blueprint, g, request
+from sqlalchemy import text
 from werkzeug.datastructures import FileStorage
 
 from . import service as svc
-from ..core.api import (ADMIN, READ_ONLY, ApiError, actor, int_arg, json_response, project_for,
-                  request_data, require_auth, tool_level)
+from ..core.api import (ADMIN, READ_ONLY, ApiError, actor, download_level, int_arg, json_response, project_for,
+                        request_data, require_auth, tool_level)
 from ..core.db import current_session
 from .serial import folder_json, single_file_json, users_map, version_json
-from ..core.models import STANDARD, Company, CompanyUser, File, FileVersion, Project
+from ..core.models import STANDARD, File, FileVersion, Project
 from ..core.storage import download_redirect, put_stream
 
 bp = Blueprint("documents", __name__)
@@ -275,32 +276,34 @@ def show_file_version(version_id):
 
 # --- downloads (Bearer token required, then 302 to signed storage) --------------
 
-def _download(v: FileVersion | None):
+_VERSION_TO_DOWNLOAD = """
+SELECT v.sha256, v.filename, v.content_type, f.id AS file_id, f.is_deleted, p.id AS project_id, p.company_id
+FROM file_versions v JOIN files f ON f.id = v.file_id JOIN projects p ON p.id = f.project_id
+WHERE {} LIMIT 1"""
+_BY_VERSION = text(_VERSION_TO_DOWNLOAD.format("v.id = :id"))
+_BY_PROSTORE = text(_VERSION_TO_DOWNLOAD.format("v.prostore_file_id = :id"))
+
+
+def _download(query, key: int):
+    """302 to signed storage: one query for the version, its file and project, one for the user's access
+    (the checks of project_for; the download's hot path, see README "Sandbox CPU")."""
     s = current_session()
-    f = s.get(File, v.file_id) if v else None
-    project = s.get(Project, f.project_id) if f else None
-    if project is None:
+    row = s.execute(query, {"id": key}).first()
+    if row is None:
         raise ApiError(404, "Not found")
-    # Download URLs carry no company header: derive the company from the project.
-    member = s.query(CompanyUser).filter_by(company_id=project.company_id, user_id=g.user.id,
-                                            is_active=True).first()
-    if member is None:
-        raise ApiError(403, "You do not have access to this file")
-    g.company = s.get(Company, project.company_id)
-    project_for(project.id, tool="documents", level=READ_ONLY)
-    if not _is_admin(project) and (f.is_deleted or svc.file_is_hidden(s, f)):
+    level = download_level(row.project_id, row.company_id, "documents")
+    if level < ADMIN and (row.is_deleted or svc.file_is_hidden(s, s.get(File, row.file_id))):
         raise ApiError(404, "Not found")
-    return download_redirect(v.sha256, v.filename, v.content_type)
+    return download_redirect(row.sha256, row.filename, row.content_type)
 
 
 @bp.get("/downloads/file_versions/<int:version_id>")
 @require_auth(company=False)
 def download_version(version_id):
-    return _download(current_session().get(FileVersion, version_id))
+    return _download(_BY_VERSION, version_id)
 
 
 @bp.get("/downloads/prostore_files/<int:prostore_id>")
 @require_auth(company=False)
 def download_prostore(prostore_id):
-    s = current_session()
-    return _download(s.query(FileVersion).filter_by(prostore_file_id=prostore_id).first())
+    return _download(_BY_PROSTORE, prostore_id)

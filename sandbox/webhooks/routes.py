@@ -40,6 +40,8 @@ V = "/rest/v1.0/webhooks"
 
 
 def init_app(app) -> None:
+    if app.extensions["sandbox"].role != "main":
+        return  # a storage process (sandbox/core/shared.py) sends no webhooks
     d = Dispatcher(app)
     app.extensions["sandbox_webhooks"] = d
     d.start()
