@@ -5,7 +5,7 @@
 
 On loopback, in a temporary folder removed at the end: the sandbox (SandboxServer, a threaded server whose
 file bytes come from --storage-processes processes of their own on a second port, as Procore's storage is
-another host: sandbox/shared.py; 0 = the default single process) with a tree from /_sandbox/generate and
+another host: sandbox/core/shared.py; 0 = the default single process) with a tree from /_sandbox/generate and
 `latency_ms` on every request; its mode and the CPU share of all its processes (CPU time / wall / cores)
 are printed so it is seen not to be the bottleneck; a portal SQLite DB and embedded Redis; REAL `python worker.py`
 processes (RQ forks a work horse per job). The portal runs on its DEFAULT settings throughout

@@ -200,7 +200,7 @@ class Deliveries:
 
     def new_bodies(self) -> list[bytes]:
         """Bodies of the events recorded since the last call that the hook subscribes to."""
-        from sandbox.webhooks_models import build_payload
+        from sandbox.webhooks.models import build_payload
 
         rows = self.sb.http.get(self.sb.url + "/_sandbox/events", timeout=30,
                                 params={"after_id": self.cursor, "limit": 5000, "project_id": self.project}).json()

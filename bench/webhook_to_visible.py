@@ -181,7 +181,7 @@ def change_documents(procore: Procore, targets: dict, n: int) -> tuple[int, None
 
 
 def change_photos(procore: Procore, targets: dict, n: int) -> tuple[int, None]:
-    from sandbox.photos_media import make_png
+    from sandbox.photos.media import make_png
 
     data = make_png(16, 12, lambda x, y: ((x * 13 + n) % 256, (y * 17) % 256, (n * 29) % 256))
     uuid = procore.upload(f"foto-{n}.png", data, "image/png")

@@ -23,7 +23,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet", action="store_true", help="do not log every request")
     ap.add_argument("--storage-processes", type=int, default=0,
                     help="N > 0: serve /_storage/ (signed file bytes, upload storage) from N processes of their "
-                         "own on a second port, as Procore's storage is another host (sandbox/shared.py)")
+                         "own on a second port, as Procore's storage is another host (sandbox/core/shared.py)")
     ap.add_argument("--storage-port", type=int, default=0, help="the storage processes' port (default: a free one)")
     ap.add_argument("--storage-worker", action="store_true", help=argparse.SUPPRESS)  # one storage process
     ap.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
 
     from werkzeug.serving import run_simple
 
-    from .app import create_app
+    from .core.app import create_app
 
     overrides = {}
     if args.db:
@@ -57,13 +57,13 @@ def main(argv=None) -> int:
     st = app.extensions["sandbox"]
     if args.reset:
         with app.app_context():
-            from .seed import reset_all
+            from .core.seed import reset_all
             reset_all(seed=True)
         st.config["seed_on_empty"] = st.initial_config["seed_on_empty"] = True
     workers: list[subprocess.Popen] = []
     where = f"Procore sandbox on http://{args.host}:{args.port} (db {st.config['db_path']})"
     if storage_sock is not None:
-        from .shared import SharedStore
+        from .core.shared import SharedStore
         st.attach_shared(SharedStore(st.config["db_path"], args.storage_processes), "main")
         workers = start_storage_processes(args.storage_processes, storage_sock, st.config["db_path"], args.quiet)
         where += f", storage on {st.config['storage_base_url']} ({args.storage_processes} processes)"
@@ -110,8 +110,8 @@ def storage_worker(args) -> int:
     """One storage process: the sandbox app in its storage role on the inherited listening socket."""
     from werkzeug.serving import make_server
 
-    from .app import create_app
-    from .shared import SharedStore
+    from .core.app import create_app
+    from .core.shared import SharedStore
 
     app = create_app({"db_path": args.db, "seed_on_empty": False}, role="storage")
     store = SharedStore(args.db, args.storage_processes, args.storage_index)

@@ -9,9 +9,9 @@
         sb.stats()["api_requests"]
         sb.reset()
 
-    SandboxServer(storage_processes=2)   # file bytes from 2 processes of their own (sandbox/shared.py)
+    SandboxServer(storage_processes=2)   # file bytes from 2 processes of their own (sandbox/core/shared.py)
 
-Config is passed to the child via SANDBOX_CONFIG_JSON (any key of sandbox/config.py).
+Config is passed to the child via SANDBOX_CONFIG_JSON (any key of sandbox/core/config.py).
 The child's output goes to ``sb.log_path`` (printed on startup failure).
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ class SandboxServer:
                  reset: bool | None = None, python: str | None = None, storage_processes: int = 0):
         """``reset`` (wipe + re-seed on start) defaults to True for the temporary DB and
         False when you pass your own ``db_path`` (then data survives restarts).
-        ``storage_processes`` N > 0: /_storage/ served by N processes on a second port (sandbox/shared.py)."""
+        ``storage_processes`` N > 0: /_storage/ served by N processes on a second port (sandbox/core/shared.py)."""
         self.host = host
         self.port = port or free_port(host)
         self._tmpdir = None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from sandbox.photos_media import make_png
-from sandbox.seed_documents import tiny_pdf
+from sandbox.photos.media import make_png
+from sandbox.documents.seed import tiny_pdf
 
 V0, V1 = "/rest/v1.0", "/rest/v1.1"
 

@@ -15,7 +15,7 @@ import pytest
 
 from portal.procore import InMemoryCredential, ProcoreClient, TokenPair
 from portal.procore.transfer import CHUNK
-from sandbox.photos_media import make_jpeg
+from sandbox.photos.media import make_jpeg
 
 MiB = 1024 * 1024
 

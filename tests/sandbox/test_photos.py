@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from sandbox.photos_media import make_jpeg, make_png
+from sandbox.photos.media import make_jpeg, make_png
 
 V = "/rest/v1.0"
 

@@ -1,4 +1,4 @@
-"""The sandbox with storage processes (``--storage-processes``, sandbox/shared.py, issue 13): /_storage/ is
+"""The sandbox with storage processes (``--storage-processes``, sandbox/core/shared.py, issue 13): /_storage/ is
 served by processes of their own on a second port, as Procore's storage is another host. Every test of
 test_sandbox_storage.py runs again against it (downloads, uploads, injected storage faults, latency,
 expiry); the tests below check what the processes share: one config, counters summed, one rate-limit budget."""

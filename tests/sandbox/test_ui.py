@@ -365,7 +365,7 @@ def test_private_folder_toggle_and_visibility(sb, ui, world, admin):
 # --- photos -----------------------------------------------------------------------------
 
 def _png(seed: int = 1) -> bytes:
-    from sandbox.photos_media import make_png
+    from sandbox.photos.media import make_png
     return make_png(8, 6, lambda x, y: ((seed * 40 + x * 20) % 256, (y * 30) % 256, 120))
 
 
@@ -476,7 +476,7 @@ def _revisions(admin, pid, **params) -> list[dict]:
 
 
 def test_drawings_revision_upload_and_publish(sb, ui, world, admin):
-    from sandbox.seed_documents import tiny_pdf
+    from sandbox.documents.seed import tiny_pdf
     pid = world.alamos
     ui.login(ADMIN)
     page = ui.get(f"/ui/projects/{pid}/drawings")

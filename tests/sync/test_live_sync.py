@@ -165,7 +165,7 @@ def test_events_reach_only_their_tool_and_project(app, db, procore_sandbox, worl
 # -- Photos and Drawings ------------------------------------------------------------------------
 
 def _png(seed: int) -> bytes:
-    from sandbox.photos_media import make_png
+    from sandbox.photos.media import make_png
 
     return make_png(8, 6, lambda x, y: ((x * 31 + seed) % 256, (y * 17 + seed) % 256, seed % 256))
 

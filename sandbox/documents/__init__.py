@@ -1,0 +1,1 @@
+"""Sandbox Documents tool: folders, files, versions, the documents index and their seed."""

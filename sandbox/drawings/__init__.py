@@ -1,0 +1,1 @@
+"""Sandbox Drawings tool: areas, disciplines, sets, drawings, revisions, uploads and their seed."""

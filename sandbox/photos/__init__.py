@@ -1,0 +1,1 @@
+"""Sandbox Photos tool: albums (image categories), images, media helpers and their seed."""
