@@ -24,8 +24,7 @@ from portal.alerts import raise_alert
 from portal.extensions import db
 from portal.models import Company, HookCheck
 from portal.procore.resources import SUBSCRIBED
-from portal.procore import (PaginationIncomplete, ProcoreAuthError, ProcoreError, ProcoreNotFound,
-                            ProcorePermissionError)
+from portal.procore import (PaginationIncomplete, ProcoreError)
 from portal.sync.reasons import procore_problem_kind
 from portal.webhooks import secrets, states
 
@@ -113,14 +112,8 @@ def diagnose(client, company: Company, project_id: int) -> Diagnosis:
 
 
 def _failure(error: ProcoreError) -> Diagnosis:
-    if isinstance(error, ProcorePermissionError):
-        why = "permission"
-    elif isinstance(error, ProcoreAuthError):
-        why = "reauth"
-    elif isinstance(error, ProcoreNotFound):
-        why = "not_found"
-    else:
-        why = procore_problem_kind(error)  # portal/sync/reasons.py names it on the page
+    """A check Procore did not let finish; its kind is the one mapping's (portal/sync/reasons.py)."""
+    why = procore_problem_kind(error)  # "permission", "auth", "not_found", "unavailable", …
     return Diagnosis(states.CHECK_FAILED, {"error": why, "message": str(error)[:300], "problems": []})
 
 

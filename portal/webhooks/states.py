@@ -220,6 +220,6 @@ def check_failure(details: dict | None) -> str:
     why = (details or {}).get("error")
     if why == "permission":
         return _("Missing permission: “Admin” on the project’s Admin tool in Procore.")
-    if why == "reauth":
+    if why in ("auth", "reauth"):  # "reauth": diagnoses recorded before the one mapping
         return _("Your Procore authorization expired or was revoked.")
     return procore_problem(why if why in PROCORE_PROBLEMS else "other")

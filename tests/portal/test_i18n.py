@@ -277,8 +277,8 @@ def test_every_label_of_a_code_is_translated(app):
         labels += [hooks.checked_by(who) for who in hooks.CHECKED_BY]
         labels += [hooks.resource_label(name) for name in RESOURCES]
         labels += [hooks.event_type_label(t) for t in ("create", "update", "delete")]
-        labels += [hooks.check_failure({"error": why}) for why in ("permission", "reauth", "not_found", "unavailable",
-                                                                   "bad_response")]
+        labels += [hooks.check_failure({"error": why}) for why in ("permission", "auth", "reauth", "not_found",
+                                                                   "unavailable", "bad_response")]
         return labels
 
     pairs = _spanish_and_english(app, produce)
