@@ -51,7 +51,8 @@ def main(argv=None) -> int:
     if args.storage_processes > 0:
         storage_sock = socket.create_server((args.host, args.storage_port), backlog=256)
         storage_sock.set_inheritable(True)
-        url_host = "127.0.0.1" if args.host in ("", "0.0.0.0") else args.host  # noqa: S104 - a bind-all host
+        # A comparison, not a bind: the storage URL names loopback when the sandbox listens on every interface.
+        url_host = "127.0.0.1" if args.host in ("", "0.0.0.0") else args.host  # noqa: S104  # nosec B104
         overrides["storage_base_url"] = f"http://{url_host}:{storage_sock.getsockname()[1]}"
     app = create_app(overrides)
     st = app.extensions["sandbox"]

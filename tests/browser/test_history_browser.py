@@ -70,7 +70,7 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     page.goto(url + "/support/")
     page.screenshot(path=str(screenshots / "74-support.png"), full_page=True)
     page.locator("tr", has_text=PROJECT).get_by_role("link", name="Diagnosticar").first.click()
-    assert page.get_by_text("Ejecución de sincronización").first.is_visible()
+    assert page.locator("table.timeline").get_by_text("Ejecución de sincronización").first.is_visible()
     page.screenshot(path=str(screenshots / "75-support-project-timeline.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(screenshots / "76-support-project-390px.png"), full_page=True)

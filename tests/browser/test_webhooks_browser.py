@@ -76,8 +76,9 @@ def test_webhook_health_repair_and_support(app, live_server, procore_sandbox, pa
         time.sleep(0.5)
     page.get_by_text("Archivos del proyecto · creación").first.wait_for(timeout=1000)
     page.get_by_role("link", name=re.compile("Constructora Demo")).first.click()
-    page.get_by_text("Entrega de Procore").first.wait_for()
-    page.get_by_text("Recibido aquí").first.wait_for()
+    timeline = page.locator("table.timeline")  # the filter's <select> names the same sources
+    timeline.get_by_text("Entrega de Procore").first.wait_for()
+    timeline.get_by_text("Recibido aquí").first.wait_for()
     page.screenshot(path=str(screenshots / "webhooks-04-support-timeline.png"), full_page=True)
     # The sandbox's consent page has no favicon; only the portal's own pages must be clean.
     assert [e for e in console_errors if sb.url not in e] == []
