@@ -101,6 +101,9 @@ def test_folder_view_upload_status_icons_and_menu(app, live_server, page, consol
     trashed = page.locator("tr", has_text="Memoria descriptiva.pdf")
     assert "Documentos / Procore" in trashed.inner_text() and "jefa@cbox.test" in trashed.inner_text()
     page.screenshot(path=str(screenshots / "cbox-05-trash.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # the table scrolls inside its card, the page does not
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 720})
     trashed.get_by_role("button", name="Restaurar").click()
     page.get_by_text("Memoria descriptiva.pdf se restauró en Documentos / Procore.").wait_for()
     assert page.get_by_text("La papelera está vacía.").is_visible()
