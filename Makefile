@@ -5,6 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 MO     := portal/translations/es/LC_MESSAGES/messages.mo portal/translations/en/LC_MESSAGES/messages.mo
 PYTEST_ARGS ?=
+# Test files spread over one pytest-xdist process per core, 8 at most (each with its own database, Redis and
+# folders: tests/conftest.py). `make test PYTEST_XDIST=` runs them in one process.
+PYTEST_XDIST ?= -n auto --maxprocesses 8 --dist loadfile
 
 .PHONY: run web worker sandbox test test-browser lint translations extract-messages clean help
 
@@ -43,10 +46,10 @@ sandbox: $(STAMP)
 	$(PY) -m sandbox --port $${SANDBOX_PORT:-8765}
 
 test: $(STAMP) $(MO)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 test-browser: $(STAMP) $(MO)
-	$(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(PYTEST_XDIST) -m browser $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

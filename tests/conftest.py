@@ -8,6 +8,7 @@ bucket on a real S3 API server (moto_server) the session starts on loopback.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -28,6 +29,48 @@ CHROMIUM = "/usr/bin/chromium"
 TEST_PASSWORD = "correct horse battery"
 UNREACHABLE_PROCORE = "http://127.0.0.1:9"
 _hash_cache: dict[str, str] = {}
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (`make test` runs `-n auto`), each worker process is a session of its own: its
+    temporary folders (SQLite, embedded Redis, blob store) are its own already; a shared PostgreSQL
+    or Redis (DATABASE_URL / REDIS_URL, CI's second pass) is made its own here: database `<name>_gw<N>`
+    (created when missing) and Redis database number base + 1 + N. Set before any test reads them, so
+    the workers, sandboxes and soaks the tests start inherit them too."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    index = int(worker[2:])
+    database_url = os.environ.get("DATABASE_URL", "")
+    if database_url.startswith(("postgresql://", "postgres://")):
+        os.environ["DATABASE_URL"] = _own_postgres_database(database_url, f"_gw{index}")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if redis_url:
+        os.environ["REDIS_URL"] = _own_redis_database(redis_url, index)
+
+
+def _own_postgres_database(url: str, suffix: str) -> str:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = f"{parsed.database}{suffix}"
+    admin = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def _own_redis_database(url: str, index: int) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    number = base + 1 + index
+    if number > 15:
+        raise pytest.UsageError(f"REDIS_URL database {base} leaves no room for xdist worker {index} (Redis has 16)")
+    return urlunsplit(parts._replace(path=f"/{number}"))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -522,9 +565,18 @@ def page(browser):
 def screenshots():
     """Folder for screenshots taken by browser tests (kept for people to look at)."""
     folder = ARTIFACTS / "screenshots"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    # Under pytest-xdist every worker asks for it: the first of this run empties it, the others keep
+    # what it already holds (the run's id is shared by its workers).
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "") or str(os.getpid())
+    with open(ARTIFACTS / ".screenshots.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        marker = folder / f".run-{run}"
+        if not marker.exists():
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            marker.touch()
     return folder
 
 

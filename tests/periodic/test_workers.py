@@ -112,7 +112,15 @@ def test_the_schedule_resumes_when_the_scheduling_worker_dies(app, db, tmp_path)
               "the second worker to listen")
         _kill(first)  # the first to start holds RQ's scheduler lock for the queue
         killed_at = time.time()
-        # RQ's scheduler lock outlives its holder by up to 61 s; the survivor takes it at its next housekeeping.
+        # RQ's scheduler lock outlives its holder by its TTL (RQ's fixed interval + 60 s); the survivor takes
+        # it at its next housekeeping after it expires. What this test proves is that takeover and the
+        # re-armed schedule, not RQ's timer: what is left of the TTL is cut to 1 s instead of waited out.
+        redis = app.extensions["redis"]
+        locks = list(redis.scan_iter(match="rq:scheduler-lock:*"))
+        assert locks, "the killed worker held no scheduler lock"
+        for key in locks:
+            assert redis.ttl(key) > 5, "the lock was to outlive its killed holder"
+            redis.expire(key, 1)
         _wait(lambda: _row(app, db, "webhooks-sweep")[1] > killed_at + 2, 180, "a sweep slot after the kill")
         resumed_runs = _row(app, db, "webhooks-sweep")[0]
         _wait(lambda: _row(app, db, "webhooks-sweep")[0] >= resumed_runs + 2, 60, "the sweeps after that")
