@@ -185,9 +185,12 @@ def load_config(env: str | None = None) -> dict:
         "WEBHOOK_CHECK_EVERY": _int("WEBHOOK_CHECK_EVERY", "1800"),
         "WEBHOOK_SWEEP_EVERY": _int("WEBHOOK_SWEEP_EVERY", "60"),
         # The inbox sweep re-enqueues an event received (or due for retry) this many seconds ago and never
-        # picked up, and takes back a claim this old (its worker was killed; processing takes seconds).
+        # picked up, and takes back a claim this old (its worker was killed; processing takes seconds). An
+        # event's job is stopped by RQ after WEBHOOK_JOB_TIMEOUT seconds, so a claim older than that cannot
+        # belong to a job still running: WEBHOOK_STUCK_AFTER must be longer (checked below).
         "WEBHOOK_STALE_AFTER": _float("WEBHOOK_STALE_AFTER", "120"),
-        "WEBHOOK_STUCK_AFTER": _float("WEBHOOK_STUCK_AFTER", "1800"),
+        "WEBHOOK_JOB_TIMEOUT": _int("WEBHOOK_JOB_TIMEOUT", "120"),
+        "WEBHOOK_STUCK_AFTER": _float("WEBHOOK_STUCK_AFTER", "300"),
         "SYNC_SWEEP_EVERY": _int("SYNC_SWEEP_EVERY", "60"),
         # A full refresh of every active integration (portal/sync/reconcile.py): lost webhooks are normal.
         "SYNC_RECONCILE_EVERY": _int("SYNC_RECONCILE_EVERY", str(6 * 3600)),
@@ -265,6 +268,10 @@ def load_config(env: str | None = None) -> dict:
     # enqueue to the sweeper; SQLite only: SQLITE_SYNCHRONOUS=FULL fsyncs every commit (default NORMAL, WAL).
     # No database transaction stays open across a network call (portal/db_boundary.py): on, a pending
     # write at a Procore call raises (development and tests); off, it is logged and committed first.
+    if config["WEBHOOK_STUCK_AFTER"] <= config["WEBHOOK_JOB_TIMEOUT"]:
+        raise ConfigError(f"WEBHOOK_STUCK_AFTER ({config['WEBHOOK_STUCK_AFTER']:g} s) must be longer than "
+                          f"WEBHOOK_JOB_TIMEOUT ({config['WEBHOOK_JOB_TIMEOUT']} s): a claim is taken back only when "
+                          "its job can no longer be running")
     config["STRICT_DB_BOUNDARY"] = _bool("STRICT_DB_BOUNDARY", not production)
     config.update({
         # Where Procore sends the user back after consent; unset: this host's /procore/callback.

@@ -57,7 +57,8 @@ WEBHOOK_PATH = "/api/v2/public/api/cbox/procore/webhook"
 TERMINAL = ("done", "failed", "quarantined", "ignored", "self_originated")
 # The workers' settings: sweeps every 2 s; a killed worker's claims are taken back within seconds.
 WORKER_SETTINGS = {"WEBHOOK_SWEEP_EVERY": "2", "SYNC_SWEEP_EVERY": "2", "PERIODIC_ARM_EVERY": "2",
-                   "WEBHOOK_STALE_AFTER": "5", "WEBHOOK_STUCK_AFTER": "15", "SYNC_STALE_AFTER": "10",
+                   "WEBHOOK_STALE_AFTER": "5", "WEBHOOK_STUCK_AFTER": "15", "WEBHOOK_JOB_TIMEOUT": "10",
+                   "SYNC_STALE_AFTER": "10",
                    "SYNC_BATCH_STALE": "10", "WEBHOOK_CHECK_EVERY": "0", "SYNC_RECONCILE_EVERY": "0",
                    "ALERT_MAIL_EVERY": "0"}
 

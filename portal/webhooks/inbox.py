@@ -99,6 +99,11 @@ def _receiver_queue() -> Queue:
     return cached
 
 
+def _job_timeout() -> int:
+    """RQ stops an event's job after this long; the inbox sweep takes back older claims (config.py)."""
+    return current_app.config["WEBHOOK_JOB_TIMEOUT"]
+
+
 def enqueue(event_id: int, fast: bool = False) -> bool:
     """Enqueue processing with the row id only. False if Redis failed (the sweeper retries).
 
@@ -109,11 +114,11 @@ def enqueue(event_id: int, fast: bool = False) -> bool:
         if fast:
             target = _receiver_queue()
             with target.connection.pipeline() as pipe:
-                target.enqueue("portal.webhooks.jobs.process_event", event_id, job_timeout=600,
+                target.enqueue("portal.webhooks.jobs.process_event", event_id, job_timeout=_job_timeout(),
                                description=f"webhook event {event_id}", pipeline=pipe)
                 pipe.execute()
         else:
-            queue().enqueue("portal.webhooks.jobs.process_event", event_id, job_timeout=600,
+            queue().enqueue("portal.webhooks.jobs.process_event", event_id, job_timeout=_job_timeout(),
                             description=f"webhook event {event_id}")
     except Exception:  # noqa: BLE001 - Redis down or slow: the row is committed, the sweeper recovers it
         log.warning("could not enqueue webhook event %s; the sweeper will", event_id, exc_info=True)

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 RETRY_SCHEDULE = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
 # WEBHOOK_STALE_AFTER (120 s): received but no worker picked it up (lost enqueue);
-# WEBHOOK_STUCK_AFTER (1800 s): claimed but never finished (worker killed).
+# WEBHOOK_STUCK_AFTER (300 s): claimed but never finished (worker killed); longer than the job's own
+# timeout (WEBHOOK_JOB_TIMEOUT, 120 s), so a claim that old has no job still running it.
 
 
 def _now() -> datetime:

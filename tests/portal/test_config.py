@@ -55,3 +55,17 @@ def test_the_redirect_uri_setting_is_read(monkeypatch):
     """README documents PROCORE_REDIRECT_URI; it used to be read by the OAuth flow but never from the environment."""
     monkeypatch.setenv("PROCORE_REDIRECT_URI", "https://portal.example/procore/callback")
     assert load_config("development")["PROCORE_REDIRECT_URI"] == "https://portal.example/procore/callback"
+
+
+def test_a_stuck_webhook_claim_is_taken_back_only_after_its_job_timed_out(monkeypatch):
+    """A killed worker's event waits WEBHOOK_STUCK_AFTER (5 min by default, was 30) before the sweep takes it
+    back; that is safe only because RQ stops the event's job after WEBHOOK_JOB_TIMEOUT: a claim older than
+    that has no job still running it. Settings that break the order are refused, naming both."""
+    config = load_config("development")
+    assert (config["WEBHOOK_JOB_TIMEOUT"], config["WEBHOOK_STUCK_AFTER"]) == (120, 300)
+    monkeypatch.setenv("WEBHOOK_STUCK_AFTER", "60")
+    with pytest.raises(ConfigError) as error:
+        load_config("development")
+    assert "WEBHOOK_STUCK_AFTER (60 s) must be longer than WEBHOOK_JOB_TIMEOUT (120 s)" in str(error.value)
+    monkeypatch.setenv("WEBHOOK_JOB_TIMEOUT", "30")
+    assert load_config("development")["WEBHOOK_STUCK_AFTER"] == 60

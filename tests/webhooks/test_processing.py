@@ -86,6 +86,22 @@ def test_sweeper_recovers_lost_enqueues_and_stuck_claims(app, db, stored):
         assert jobs.process_event(stored) == "no_integration"
 
 
+def test_a_killed_workers_claim_is_taken_back_after_minutes_not_half_an_hour(app, db, stored):
+    """The event's job is enqueued with WEBHOOK_JOB_TIMEOUT (RQ stops it then); a claim older than
+    WEBHOOK_STUCK_AFTER (5 min, longer than that timeout) belongs to no running job and is taken back,
+    a younger one is left to its job."""
+    assert jobs_for(app, stored)[0].timeout == app.config["WEBHOOK_JOB_TIMEOUT"] == 120
+    with app.app_context():
+        assert jobs.claim(stored)
+        for minutes, status in ((4, EventStatus.PROCESSING), (6, EventStatus.RETRYING)):
+            row = db.session.get(WebhookEvent, stored)
+            row.claimed_at = datetime.now(timezone.utc) - timedelta(minutes=minutes)
+            db.session.commit()
+            jobs.sweep()
+            db.session.expire_all()
+            assert db.session.get(WebhookEvent, stored).status == status, minutes
+
+
 def test_flask_webhooks_sweep_cli(app, stored):
     result = app.test_cli_runner().invoke(args=["webhooks", "sweep"])
     assert result.exit_code == 0 and "re-enqueued 0 event(s)" in result.output
