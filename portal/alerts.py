@@ -1,5 +1,6 @@
 """Alerts for a company's admins (issue 14): a Procore authorization lost, a project's webhook no longer
-healthy, a sync run failed, a refresh that repaired what webhook events had not brought.
+healthy, a sync run failed, a refresh that repaired what webhook events had not brought, a large deletion
+that waits for an admin's confirmation (R7).
 
 `raise_alert()` adds the alert to the session of the code that records the fact (a run's end, a hook
 check, an account marked for a new login), so both commit together. The header shows a company's recent
@@ -23,8 +24,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Alert, Role, User
-from portal.models.integrations import REFRESH, RunStatus
+from portal.models import Alert, Role, SyncItem, User
+from portal.models.integrations import REFRESH, ItemStatus, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ KINDS = {
     "hook_unhealthy": _l("A project's webhook is no longer healthy"),
     "run_failed": _l("A sync run failed"),
     "drift_repaired": _l("A refresh repaired items that webhook events had not brought"),
+    "deletion_awaiting": _l("A large deletion waits for an admin's confirmation"),
 }
 HEADER_DAYS = 7  # the header counts the company's alerts of the last week
 BATCH = 100  # alerts mailed per job run at most
@@ -65,6 +67,11 @@ def detail(alert: Alert) -> str | None:
         return describe_run_error(params.get("error"))[0]
     if alert.kind == "drift_repaired" and params.get("repaired"):
         return ngettext("%(num)d item repaired.", "%(num)d items repaired.", int(params["repaired"]))
+    if alert.kind == "deletion_awaiting" and params.get("items"):
+        return ngettext("%(num)d item would be deleted from cBox; nothing is deleted until an admin confirms it "
+                        "on the integration's page.",
+                        "%(num)d items would be deleted from cBox; nothing is deleted until an admin confirms it "
+                        "on the integration's page.", int(params["items"]))
     if alert.kind == "auth_lost" and params.get("login"):
         return _("%(login)s must sign in to Procore again.", login=params["login"])
     return None
@@ -101,6 +108,11 @@ def run_ended(run) -> None:
     elif run.status == RunStatus.DONE and run.kind == REFRESH and (run.imported + run.updated + run.deleted):
         raise_alert(integration.company_id, "drift_repaired", subject, link, run=run.id,
                     repaired=run.imported + run.updated + run.deleted)
+    elif run.status == RunStatus.AWAITING:  # R7: a large deletion waits; without this nobody heard of it
+        items = db.session.scalar(select(func.count()).select_from(SyncItem).where(
+            SyncItem.last_run_id == run.id, SyncItem.status == ItemStatus.PENDING_DELETION))
+        raise_alert(integration.company_id, "deletion_awaiting", subject, f"/integrations/{integration.id}",
+                    run=run.id, items=items or len(run.preview or []))
 
 
 # -- mail ----------------------------------------------------------------------------------------------

@@ -143,7 +143,7 @@ def test_header_page_and_choices(app, db, client, login_as, company):
     with app.app_context():
         chosen = alerts.settings_of(db.session.get(User, company["ana"].id))
     assert chosen == {"immediate": {"auth_lost": True, "hook_unhealthy": False, "run_failed": False,
-                                    "drift_repaired": False}, "digest": True}
+                                    "drift_repaired": False, "deletion_awaiting": False}, "digest": True}
     client.post("/logout", data={"csrf_token": csrf_token(client)})
     login_as(company["otra"])
     assert "⚠" not in client.get("/").get_data(as_text=True)  # company B has none

@@ -162,7 +162,15 @@ def test_large_deletion_waits_for_confirmation(app, db, procore_sandbox, world, 
     assert run.deleted == 0 and any(victim["name"] in path for path in run.preview)
     assert any(path.startswith(f"Procore/{victim['name']}") for path in cbox_tree(app, db, procore_folder(
         app, db, integration_id), "Procore"))
-    from portal.models import SyncRun
+    from portal import alerts
+    from portal.models import Alert, SyncRun
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "es"}):
+        # The admins hear of it (an alert, mailed like the others), with the number waiting and where to answer.
+        [alert] = db.session.scalars(db.select(Alert).where(Alert.kind == "deletion_awaiting")).all()
+        assert alert.link == f"/integrations/{integration_id}" and alert.params["items"] == len(run.preview) > 2
+        assert alerts.label(alert.kind) == "Una eliminación grande espera la confirmación de un administrador"
+        assert alerts.detail(alert) == (f"{len(run.preview)} elementos se eliminarían de cBox; no se elimina nada "
+                                        "hasta que un administrador lo confirme en la página de la integración.")
     with app.app_context():
         row = db.session.get(SyncRun, refresh)
         row.status, row.confirmed_deletes = "queued", True
