@@ -233,7 +233,7 @@ def load_config(env: str | None = None) -> dict:
     # dead, how long one file may keep meeting expired download links, how old a webhook diagnosis
     # may be to gate an import, and how many deletions a refresh makes before asking an admin (SPEC R7).
     config.update({
-        "SYNC_DOWNLOAD_THREADS": _int("SYNC_DOWNLOAD_THREADS", "8"),
+        "SYNC_DOWNLOAD_THREADS": _int("SYNC_DOWNLOAD_THREADS", "16"),
         "SYNC_STALE_AFTER": _float("SYNC_STALE_AFTER", "120"),
         "SYNC_ITEM_DEADLINE": _float("SYNC_ITEM_DEADLINE", "600"),
         # Scale-out (portal/sync/batches.py): files a run's own threads cannot take at once are offered to

@@ -9,7 +9,7 @@ another host: sandbox/core/shared.py; 0 = the default single process) with a tre
 `latency_ms` on every request; its mode and the CPU share of all its processes (CPU time / wall / cores)
 are printed so it is seen not to be the bottleneck; a portal SQLite DB and embedded Redis; REAL `python worker.py`
 processes (RQ forks a work horse per job). The portal runs on its DEFAULT settings throughout
-(config.py: adaptive pacing, no fixed rate, 8 download threads); a flag that changes one is printed.
+(config.py: adaptive pacing, no fixed rate, 16 download threads); a flag that changes one is printed.
 Wall = enqueue -> run row "done"; peak RSS = the work horses' VmHWM (/proc). In one run:
 
 1. budget: the sandbox's default rate limits (100 per 10 s, 3600 per hour, as Procore advertises):
@@ -60,7 +60,7 @@ def parse_args(argv=None):
     parser.add_argument("--big-file-mb", type=int, default=1024, help="the memory phase's one file (0: skip it)")
     parser.add_argument("--workers", type=int, default=1, help="N > 1: the speed phase again with N workers")
     parser.add_argument("--engine-threads", type=int, default=None,
-                        help="SYNC_DOWNLOAD_THREADS (default: config.py's, 8); printed when set")
+                        help="SYNC_DOWNLOAD_THREADS (default: config.py's, 16); printed when set")
     parser.add_argument("--plain-threads", type=int, default=8)
     parser.add_argument("--storage-processes", type=int, default=2,
                         help="the sandbox's storage processes (0: one process serves everything, the sandbox's "

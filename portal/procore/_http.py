@@ -23,6 +23,21 @@ _SECRET_PARAM = re.compile(r"(sig|signature|token|secret|key|credential|policy|a
                            re.IGNORECASE)
 
 
+class _Session(requests.Session):
+    """requests' Session without the redirect it would never send.
+
+    Every call of ours passes ``allow_redirects=False`` (downloads follow their redirect by hand,
+    without the token: transfer.py); requests still prepares the next request of each 3xx answer
+    for ``Response.next`` (a copy of the request, cookies, proxies from the environment), which we
+    never read: about a twentieth of an import's CPU, one 302 per file. Redirects that are followed
+    (``allow_redirects=True``) go through requests' own code unchanged."""
+
+    def resolve_redirects(self, resp, req, *args, yield_requests=False, **kwargs):
+        if yield_requests:  # only Response.next is being computed
+            return iter(())
+        return super().resolve_redirects(resp, req, *args, yield_requests=yield_requests, **kwargs)
+
+
 def plain_session() -> requests.Session:
     """A requests Session that does not re-read the environment on every request.
 
@@ -32,7 +47,7 @@ def plain_session() -> requests.Session:
     no proxy is configured we read the CA bundle variables once and switch that off; behind a
     proxy the session keeps requests' defaults, so ``no_proxy`` still works.
     """
-    session = requests.Session()
+    session = _Session()
     if not urllib.request.getproxies():
         bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         if bundle:
@@ -56,10 +71,14 @@ def safe_url(url: str) -> str:
 
 def log_response(method: str, url: str, status: int | str, started: float, now: float,
                  attempt: int = 0) -> None:
-    if not log.isEnabledFor(logging.INFO):
+    """One line per Procore call: at DEBUG when it answered below 400 (an import makes two per file; at
+    INFO they were most of a worker's log and a twentieth of its CPU), at INFO for an error status, a
+    connection failure or a retry."""
+    level = logging.DEBUG if isinstance(status, int) and status < 400 and not attempt else logging.INFO
+    if not log.isEnabledFor(level):
         return  # parsing and redacting the URL costs CPU on every request: only when it is logged
-    log.info("procore %s %s -> %s in %.0f ms%s", method, safe_url(url), status,
-             (now - started) * 1000, f" (retry {attempt})" if attempt else "")
+    log.log(level, "procore %s %s -> %s in %.0f ms%s", method, safe_url(url), status,
+            (now - started) * 1000, f" (retry {attempt})" if attempt else "")
 
 
 def decode_json(resp: requests.Response, method: str, path: str) -> Any:

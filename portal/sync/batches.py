@@ -37,9 +37,9 @@ from portal.sync.fetch import Fetched, Fetcher, Target
 from portal.sync.mapper import RemoteItem, mapper_for
 from portal.sync.reasons import Reason
 
-MAX_IN_FLIGHT = 16  # files handed to this worker's threads ahead of them: bounds memory and link age
+MAX_IN_FLIGHT = 20  # files handed to this worker's threads (16 by default) ahead of them: bounds memory and link age
 MAX_WAITING_BATCHES = 2  # batches nobody has taken yet: the listing waits beyond that (links expire)
-POLL_EVERY = 0.25  # seconds between reads of the batches other workers hold
+POLL_EVERY = 0.1  # seconds between reads of the batches other workers hold (a result waits that long at most)
 HEARTBEAT_EVERY = 2.0
 
 
@@ -201,15 +201,23 @@ class SharedFetcher:
                 self.local.submit(self.buffer.pop(0))
 
     def _poll(self) -> None:
-        """Collect the results of batches other workers finished; take back stale claims."""
-        if not self.elsewhere or time.monotonic() - self.last_poll < POLL_EVERY:
+        """Collect the results of batches other workers finished; take back stale claims; notice the
+        waiting batches another worker took (the listing, held back while two batches wait, goes on:
+        without this it went on only as this worker's own threads freed up, which starved the others)."""
+        if not (self.elsewhere or self.waiting) or time.monotonic() - self.last_poll < POLL_EVERY:
             return
         self.last_poll = time.monotonic()
         stale_before = utcnow() - timedelta(seconds=self.stale_after)
         rows = db.session.execute(select(SyncBatch.id, SyncBatch.status, SyncBatch.results, SyncBatch.claimed_by,
                                          SyncBatch.heartbeat_at < stale_before)
-                                  .where(SyncBatch.id.in_(list(self.elsewhere))))
+                                  .where(SyncBatch.id.in_([*self.elsewhere, *self.waiting])))
         for batch_id, status, results, holder, stale in rows.all():
+            if batch_id in self.waiting:
+                if status != BatchStatus.QUEUED:  # taken by another worker since it was written
+                    self.elsewhere[batch_id] = self.waiting.pop(batch_id)
+                    self.batches_elsewhere += 1
+                else:
+                    continue
             if status == BatchStatus.DONE:
                 items = self.elsewhere.pop(batch_id)
                 got = [fetched_from_json(result) for result in results or []]

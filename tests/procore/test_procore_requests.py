@@ -218,6 +218,18 @@ def test_logs_have_method_path_status_but_no_secrets(pc, rsps, caplog):
         assert secret not in text
 
 
+def test_a_call_answered_below_400_is_logged_at_debug_an_error_at_info(pc, rsps, caplog):
+    """Two lines per imported file at INFO were most of a worker's log (and a twentieth of its CPU)."""
+    caplog.set_level(logging.INFO, logger="portal.procore.http")
+    rsps.get(f"{API}/rest/v1.0/files/1", json={"id": 1, "name": "a"})
+    rsps.get(f"{API}/rest/v1.0/files/2", status=404)
+    pc.request("GET", "/rest/v1.0/files/1", params={"project_id": 3})
+    with pytest.raises(ProcoreNotFound):
+        pc.request("GET", "/rest/v1.0/files/2", params={"project_id": 3})
+    lines = [record.getMessage() for record in caplog.records if record.name == "portal.procore.http"]
+    assert len(lines) == 1 and "/rest/v1.0/files/2?project_id=3 -> 404" in lines[0], lines
+
+
 def test_errors_never_carry_query_strings(pc, rsps):
     rsps.get(f"{API}/rest/v1.0/files/1", status=404)
     with pytest.raises(ProcoreNotFound) as err:
@@ -258,3 +270,18 @@ def test_sessions_read_the_environment_once_unless_a_proxy_is_set(monkeypatch, t
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     session = plain_session()
     assert session.trust_env is True and session.verify is True
+
+
+def test_sessions_skip_the_redirect_nobody_sends_and_still_follow_when_asked(rsps):
+    """_http.plain_session: with allow_redirects=False (every call of ours) requests no longer prepares
+    the 3xx answer's next request (Response.next, never read; a twentieth of an import's CPU); a caller
+    that asks to follow a redirect still gets requests' own behaviour."""
+    from portal.procore._http import plain_session
+
+    rsps.get(f"{API}/from", status=302, headers={"Location": f"{API}/to"})
+    rsps.get(f"{API}/to", body="arrived")
+    session = plain_session()
+    answer = session.get(f"{API}/from", allow_redirects=False, timeout=5)
+    assert answer.status_code == 302 and answer.is_redirect and answer.next is None
+    followed = session.get(f"{API}/from", timeout=5)
+    assert followed.text == "arrived" and [r.status_code for r in followed.history] == [302]
