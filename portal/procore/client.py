@@ -146,9 +146,13 @@ class ProcoreClient(CoreAPI, DocumentsAPI, MediaAPI, WebhooksAPI, TransferMixin,
             _rewind(files)
             started = self.clock()
             try:
-                resp = self.session.request(method, url, params=params, json=json, data=data,
-                                            files=files, headers=headers, stream=stream,
-                                            timeout=self.timeout, allow_redirects=False)
+                if method == "GET" and json is None and data is None and files is None:
+                    resp = _http.get(self.session, url, params=params, headers=headers, stream=stream,
+                                     timeout=self.timeout)
+                else:
+                    resp = self.session.request(method, url, params=params, json=json, data=data,
+                                                files=files, headers=headers, stream=stream,
+                                                timeout=self.timeout, allow_redirects=False)
             except requests.RequestException as exc:
                 _http.log_response(method, url, type(exc).__name__, started, self.clock(),
                                    attempt)

@@ -112,8 +112,11 @@ class TransferMixin:
                 rewind()
             started = self.clock()
             try:
-                resp = self.session.request(method, url, headers=headers, auth=_no_auth,
-                                            timeout=self.timeout, allow_redirects=False, **kw)
+                if method == "GET" and set(kw) <= {"stream"}:  # a download: no body, no auth of any kind
+                    resp = _http.get(self.session, url, headers=headers, timeout=self.timeout, **kw)
+                else:
+                    resp = self.session.request(method, url, headers=headers, auth=_no_auth,
+                                                timeout=self.timeout, allow_redirects=False, **kw)
             except requests.RequestException as exc:
                 _http.log_response(method, url, type(exc).__name__, started, self.clock())
                 if attempt >= self.max_retries:

@@ -30,18 +30,14 @@ def test_company_header_added_only_when_company_id_given(pc, rsps):
     assert "Procore-Company-Id" not in second.headers
 
 
-def test_every_request_has_a_timeout(pc, rsps, monkeypatch):
-    seen = {}
-    original = requests.Session.request
-
-    def spy(self, method, url, **kw):
-        seen["timeout"] = kw.get("timeout")
-        return original(self, method, url, **kw)
-
-    monkeypatch.setattr(requests.Session, "request", spy)
+def test_every_request_has_a_timeout(pc, rsps):
+    """What reaches the transport adapter (GETs go to it directly: _http.get; other methods through
+    requests' Session), for a GET and a POST."""
     rsps.get(ME, json={"id": 1})
+    rsps.post(f"{API}/rest/v1.0/folders", json={"id": 9, "name": "x"})
     pc.me()
-    assert seen["timeout"] == (5, 60)
+    pc.request("POST", "/rest/v1.0/folders", company_id=1, json={"folder": {"name": "x"}})
+    assert [call.request.req_kwargs["timeout"] for call in rsps.calls] == [(5, 60), (5, 60)]
 
 
 def test_429_honours_retry_after(pc, rsps, clock):
@@ -285,3 +281,21 @@ def test_sessions_skip_the_redirect_nobody_sends_and_still_follow_when_asked(rsp
     assert answer.status_code == 302 and answer.is_redirect and answer.next is None
     followed = session.get(f"{API}/from", timeout=5)
     assert followed.text == "arrived" and [r.status_code for r in followed.history] == [302]
+
+
+def test_a_get_goes_to_the_adapter_with_the_sessions_headers_and_settings(rsps):
+    """_http.get: the session's headers (None removes one), the call's own, the params; the session's
+    verify; not a redirect followed, no cookie kept (Procore's API needs none)."""
+    from portal.procore._http import get, plain_session
+
+    session = plain_session()
+    session.headers.update({"X-Session": "s", "Authorization": "Bearer session-wide"})
+    session.verify = "/etc/ssl/bundle.pem"
+    rsps.get(f"{API}/a", status=302, headers={"Location": f"{API}/b", "Set-Cookie": "lb=1; Path=/"})
+    answer = get(session, f"{API}/a", headers={"Authorization": None, "X-Call": "c"}, params={"q": 1}, timeout=3)
+    assert answer.status_code == 302 and len(rsps.calls) == 1
+    sent = rsps.calls[0].request
+    assert sent.url == f"{API}/a?q=1" and sent.headers["X-Session"] == "s" and sent.headers["X-Call"] == "c"
+    assert "Authorization" not in sent.headers and "User-Agent" in sent.headers
+    assert sent.req_kwargs["verify"] == "/etc/ssl/bundle.pem" and sent.req_kwargs["timeout"] == 3
+    assert not session.cookies
