@@ -13,7 +13,7 @@ PYTEST_XDIST ?= -n auto --maxprocesses 8 --dist loadfile
 
 help:
 	@echo "make run           portal + worker + embedded Redis + Procore sandbox, demo data"
-	@echo "make test          the full test suite"
+	@echo "make test          the full test suite, one pytest-xdist process per core (PYTEST_XDIST= for one)"
 	@echo "make test-browser  only the browser (Playwright + Debian chromium) tests"
 	@echo "make web | worker  one piece alone, configured from the environment (production style)"
 	@echo "make sandbox       the local Procore sandbox alone on :8765"

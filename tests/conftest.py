@@ -74,7 +74,11 @@ def _own_redis_database(url: str, index: int) -> str:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser tests need Debian's chromium. CI sets REQUIRE_BROWSER=1 so they never skip there."""
+    """Files with slow or browser tests run first (each file's tests stay together, in their order): under
+    pytest-xdist a long file picked up last left the other processes idle for minutes at the end.
+    Browser tests need Debian's chromium. CI sets REQUIRE_BROWSER=1 so they never skip there."""
+    heavy = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+    items.sort(key=lambda item: item.path not in heavy)  # stable
     if Path(CHROMIUM).exists() or os.environ.get("REQUIRE_BROWSER") == "1":
         return
     marker = pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install chromium); .ci/run installs it")

@@ -14,6 +14,8 @@ from tests.sync.helpers import Procore, cbox_tree, make_world
 from tests.sync.test_import_documents import procore_folder, start
 from tests.workers import _stop, _wait, _worker
 
+pytestmark = pytest.mark.slow  # real workers and Redis restarts: seconds per test
+
 
 def _run(app, db, run_id):
     from portal.models import SyncRun

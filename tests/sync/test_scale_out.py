@@ -17,6 +17,8 @@ from tests.sync.helpers import Procore, cbox_tree, make_world
 from tests.sync.test_import_documents import procore_folder, run_job, start
 from tests.sync.test_worker_kill import _kill, _wait, _worker
 
+pytestmark = pytest.mark.slow  # real worker processes: seconds per test
+
 
 @pytest.fixture
 def small_batches(app, monkeypatch):

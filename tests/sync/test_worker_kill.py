@@ -13,6 +13,8 @@ from tests.sync.helpers import Procore, cbox_tree, make_world
 from tests.sync.test_import_documents import procore_folder, start
 from tests.workers import _kill, _wait, _worker  # noqa: F401 - test_scale_out imports them from here
 
+pytestmark = pytest.mark.slow  # real worker processes: seconds per test
+
 
 def _run(app, db, run_id):
     from portal.models import SyncRun
