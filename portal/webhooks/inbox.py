@@ -99,9 +99,18 @@ def _receiver_queue() -> Queue:
     return cached
 
 
-def _job_timeout() -> int:
-    """RQ stops an event's job after this long; the inbox sweep takes back older claims (config.py)."""
-    return current_app.config["WEBHOOK_JOB_TIMEOUT"]
+PROCESS = "portal.webhooks.jobs.process_event"
+
+
+def _job(event_id: int) -> dict:
+    """The options of every job that processes an event (first try, retry): RQ stops it after
+    WEBHOOK_JOB_TIMEOUT, which is what lets the inbox sweep take back older claims (config.py)."""
+    return {"job_timeout": current_app.config["WEBHOOK_JOB_TIMEOUT"], "description": f"webhook event {event_id}"}
+
+
+def enqueue_retry(event_id: int, delay) -> None:
+    """The event's next try after `delay` (RQ's scheduler); raises if Redis fails (the sweeper retries)."""
+    queue().enqueue_in(delay, PROCESS, event_id, **_job(event_id))
 
 
 def enqueue(event_id: int, fast: bool = False) -> bool:
@@ -114,12 +123,10 @@ def enqueue(event_id: int, fast: bool = False) -> bool:
         if fast:
             target = _receiver_queue()
             with target.connection.pipeline() as pipe:
-                target.enqueue("portal.webhooks.jobs.process_event", event_id, job_timeout=_job_timeout(),
-                               description=f"webhook event {event_id}", pipeline=pipe)
+                target.enqueue(PROCESS, event_id, pipeline=pipe, **_job(event_id))
                 pipe.execute()
         else:
-            queue().enqueue("portal.webhooks.jobs.process_event", event_id, job_timeout=_job_timeout(),
-                            description=f"webhook event {event_id}")
+            queue().enqueue(PROCESS, event_id, **_job(event_id))
     except Exception:  # noqa: BLE001 - Redis down or slow: the row is committed, the sweeper recovers it
         log.warning("could not enqueue webhook event %s; the sweeper will", event_id, exc_info=True)
         return False

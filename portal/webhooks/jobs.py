@@ -72,7 +72,7 @@ def _failed(row: WebhookEvent, error: Exception) -> str:
     row.status, row.next_attempt_at = EventStatus.RETRYING, _now() + delay
     db.session.commit()
     try:
-        inbox.queue().enqueue_in(delay, "portal.webhooks.jobs.process_event", row.id)
+        inbox.enqueue_retry(row.id, delay)
     except Exception:  # noqa: BLE001 - the sweeper re-enqueues due retries
         log.warning("could not schedule retry of webhook event %s", row.id, exc_info=True)
     return "retrying"

@@ -56,6 +56,8 @@ def test_failing_apply_retries_on_a_schedule_then_fails_visibly(app, db, stored,
     row = load(app, db, stored)
     assert row.status == EventStatus.RETRYING and "cBox store unavailable" in row.error
     assert len(jobs_for(app, stored)) == 2  # the original queued job and the scheduled retry
+    # both stopped by RQ after WEBHOOK_JOB_TIMEOUT: the sweep's take-back of old claims relies on it
+    assert {job.timeout for job in jobs_for(app, stored)} == {app.config["WEBHOOK_JOB_TIMEOUT"]}
     for _ in range(jobs.MAX_ATTEMPTS - 1):
         with app.app_context():
             result = jobs.process_event(stored)
