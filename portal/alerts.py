@@ -112,7 +112,7 @@ def run_ended(run) -> None:
         items = db.session.scalar(select(func.count()).select_from(SyncItem).where(
             SyncItem.last_run_id == run.id, SyncItem.status == ItemStatus.PENDING_DELETION))
         raise_alert(integration.company_id, "deletion_awaiting", subject, f"/integrations/{integration.id}",
-                    run=run.id, items=items or len(run.preview or []))
+                    run=run.id, items=items)
 
 
 # -- mail ----------------------------------------------------------------------------------------------

@@ -28,10 +28,11 @@ class _Session(requests.Session):
     """requests' Session without the redirect it would never send.
 
     Every call of ours passes ``allow_redirects=False`` (downloads follow their redirect by hand,
-    without the token: transfer.py); requests still prepares the next request of each 3xx answer
+    without the token: transfer.py); requests would still prepare the next request of each 3xx answer
     for ``Response.next`` (a copy of the request, cookies, proxies from the environment), which we
-    never read: about a twentieth of an import's CPU, one 302 per file. Redirects that are followed
-    (``allow_redirects=True``) go through requests' own code unchanged."""
+    never read. GETs skip Session.request altogether (``get`` below); this covers the other methods
+    (uploads, webhook writes). Redirects that are followed (``allow_redirects=True``) go through
+    requests' own code unchanged."""
 
     def resolve_redirects(self, resp, req, *args, yield_requests=False, **kwargs):
         if yield_requests:  # only Response.next is being computed
