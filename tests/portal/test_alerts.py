@@ -135,6 +135,9 @@ def test_header_page_and_choices(app, db, client, login_as, company):
     listing = client.get("/alerts/").get_data(as_text=True)
     assert "Falló una ejecución de sincronización" in listing and "Obra Norte" in listing
     assert "run_failed" not in listing[listing.index("<tbody>"):listing.index("</tbody>")]
+    # the page's intro names every kind; no setting name in the Spanish page
+    assert "o una eliminación grande que espera la confirmación de un administrador" in listing
+    assert "SMTP_HOST" not in listing and "El correo no está configurado en este portal" in listing
     token = csrf_token(client, "/alerts/")
     client.post("/alerts/settings", data={"csrf_token": token, "immediate": ["auth_lost"], "digest": "1"})
     from portal import alerts
