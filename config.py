@@ -54,8 +54,8 @@ def _optional_float(name: str) -> float | None:
     return number if number > 0 else None
 
 
-def _number(name: str, default: str, kind=int):
-    """A setting that is a number >= 0 (seconds, counts, shares); a bad value names the variable."""
+def _number(name: str, default: str, kind=int, least=0):
+    """A setting that is a number >= `least` (0: seconds, counts, shares); a bad value names the variable."""
     value = _env(name, default)
     try:
         number = kind(value)
@@ -64,11 +64,13 @@ def _number(name: str, default: str, kind=int):
         raise ConfigError(f"{name} must be {what} (got {value!r})") from None
     if number < 0:
         raise ConfigError(f"{name} must not be negative (got {value!r})")
+    if number < least:
+        raise ConfigError(f"{name} must be at least {least} (got {value!r})")
     return number
 
 
-def _int(name: str, default: str) -> int:
-    return _number(name, default, int)
+def _int(name: str, default: str, least: int = 0) -> int:
+    return _number(name, default, int, least)
 
 
 def _float(name: str, default: str) -> float:
@@ -189,7 +191,7 @@ def load_config(env: str | None = None) -> dict:
         # event's job is stopped by RQ after WEBHOOK_JOB_TIMEOUT seconds, so a claim older than that cannot
         # belong to a job still running: WEBHOOK_STUCK_AFTER must be longer (checked below).
         "WEBHOOK_STALE_AFTER": _float("WEBHOOK_STALE_AFTER", "120"),
-        "WEBHOOK_JOB_TIMEOUT": _int("WEBHOOK_JOB_TIMEOUT", "120"),
+        "WEBHOOK_JOB_TIMEOUT": _int("WEBHOOK_JOB_TIMEOUT", "120", least=1),  # RQ reads 0 as its default, 180
         "WEBHOOK_STUCK_AFTER": _float("WEBHOOK_STUCK_AFTER", "300"),
         "SYNC_SWEEP_EVERY": _int("SYNC_SWEEP_EVERY", "60"),
         # A full refresh of every active integration (portal/sync/reconcile.py): lost webhooks are normal.
@@ -233,7 +235,7 @@ def load_config(env: str | None = None) -> dict:
     # dead, how long one file may keep meeting expired download links, how old a webhook diagnosis
     # may be to gate an import, and how many deletions a refresh makes before asking an admin (SPEC R7).
     config.update({
-        "SYNC_DOWNLOAD_THREADS": _int("SYNC_DOWNLOAD_THREADS", "16"),
+        "SYNC_DOWNLOAD_THREADS": _int("SYNC_DOWNLOAD_THREADS", "16", least=1),
         "SYNC_STALE_AFTER": _float("SYNC_STALE_AFTER", "120"),
         "SYNC_ITEM_DEADLINE": _float("SYNC_ITEM_DEADLINE", "600"),
         # Scale-out (portal/sync/batches.py): files a run's own threads cannot take at once are offered to

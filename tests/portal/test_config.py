@@ -43,6 +43,8 @@ def test_no_call_site_carries_its_own_default():
     ("SYNC_STALE_AFTER", "2 minutes", "SYNC_STALE_AFTER must be a number (got '2 minutes')"),
     ("CBOX_TRASH_DAYS", "-3", "CBOX_TRASH_DAYS must not be negative (got '-3')"),
     ("PROCORE_TOKEN_CACHE_SECONDS", "x", "PROCORE_TOKEN_CACHE_SECONDS must be a number"),
+    ("WEBHOOK_JOB_TIMEOUT", "0", "WEBHOOK_JOB_TIMEOUT must be at least 1 (got '0')"),  # RQ: 0 = its default 180 s
+    ("SYNC_DOWNLOAD_THREADS", "0", "SYNC_DOWNLOAD_THREADS must be at least 1 (got '0')"),
 ])
 def test_a_bad_value_names_the_variable(monkeypatch, name, value, says):
     monkeypatch.setenv(name, value)
