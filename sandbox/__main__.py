@@ -25,6 +25,8 @@ def main(argv=None) -> int:
                     help="N > 0: serve /_storage/ (signed file bytes, upload storage) from N processes of their "
                          "own on a second port, as Procore's storage is another host (sandbox/core/shared.py)")
     ap.add_argument("--storage-port", type=int, default=0, help="the storage processes' port (default: a free one)")
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("SANDBOX_THREADS", 64)),
+                    help="requests served at once by each process (every request sleeps latency_ms in its thread)")
     ap.add_argument("--storage-worker", action="store_true", help=argparse.SUPPRESS)  # one storage process
     ap.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
@@ -35,8 +37,6 @@ def main(argv=None) -> int:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if args.storage_worker:
         return storage_worker(args)
-
-    from werkzeug.serving import run_simple
 
     from .core.app import create_app
 
@@ -66,12 +66,13 @@ def main(argv=None) -> int:
     if storage_sock is not None:
         from .core.shared import SharedStore
         st.attach_shared(SharedStore(st.config["db_path"], args.storage_processes), "main")
-        workers = start_storage_processes(args.storage_processes, storage_sock, st.config["db_path"], args.quiet)
+        workers = start_storage_processes(args.storage_processes, storage_sock, st.config["db_path"], args.quiet,
+                                          args.threads)
         where += f", storage on {st.config['storage_base_url']} ({args.storage_processes} processes)"
     print(where, file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
+        make_server(app, args, host=args.host, port=args.port).run()
     finally:
         for worker in workers:
             worker.terminate()
@@ -83,12 +84,37 @@ def main(argv=None) -> int:
     return 0
 
 
-def start_storage_processes(count: int, sock: socket.socket, db_path: str, quiet: bool) -> list[subprocess.Popen]:
+def make_server(app, args, **where):
+    """A waitress server for ``app`` on ``host``/``port`` or an inherited ``sockets`` list; ``.run()`` serves
+    until the process ends.
+
+    Waitress, not werkzeug's development server: werkzeug closes the connection after every answer
+    (``Connection: close``), while Procore's front end keeps connections alive, so a client that reuses
+    them (requests' pool does) would be measured paying a TCP connection per call that it never pays
+    against Procore. Waitress speaks HTTP/1.1 keep-alive and answers on a pool of ``--threads`` threads;
+    requests beyond that wait in its queue (they are not refused). Uploads up to 8 GiB are read."""
+    from waitress import create_server
+
+    if not args.quiet:
+        from flask import request
+
+        access = logging.getLogger("sandbox.access")
+
+        @app.after_request
+        def log_request(response):  # werkzeug's development server logged one line per request; so do we
+            access.info('"%s %s" %s', request.method, request.full_path.rstrip("?"), response.status_code)
+            return response
+    return create_server(app, threads=args.threads, connection_limit=1000, max_request_body_size=8 << 30,
+                         asyncore_use_poll=True, ident="procore-sandbox", **where)
+
+
+def start_storage_processes(count: int, sock: socket.socket, db_path: str, quiet: bool,
+                            threads: int) -> list[subprocess.Popen]:
     """Start ``count`` storage processes on the listening socket; return once each serves it."""
     ready_r, ready_w = os.pipe()
     cmd = [sys.executable, "-m", "sandbox", "--storage-worker", "--listen-fd", str(sock.fileno()),
-           "--ready-fd", str(ready_w), "--db", db_path, "--storage-processes", str(count)] + (
-        ["--quiet"] if quiet else [])
+           "--ready-fd", str(ready_w), "--db", db_path, "--storage-processes", str(count), "--threads",
+           str(threads)] + (["--quiet"] if quiet else [])
     workers = [subprocess.Popen(cmd + ["--storage-index", str(index)], pass_fds=(sock.fileno(), ready_w))
                for index in range(count)]
     os.close(ready_w)
@@ -109,15 +135,13 @@ def start_storage_processes(count: int, sock: socket.socket, db_path: str, quiet
 
 def storage_worker(args) -> int:
     """One storage process: the sandbox app in its storage role on the inherited listening socket."""
-    from werkzeug.serving import make_server
-
     from .core.app import create_app
     from .core.shared import SharedStore
 
     app = create_app({"db_path": args.db, "seed_on_empty": False}, role="storage")
     store = SharedStore(args.db, args.storage_processes, args.storage_index)
     app.extensions["sandbox"].attach_shared(store, "storage")
-    server = make_server("127.0.0.1", 0, app, threaded=True, fd=args.listen_fd)
+    server = make_server(app, args, sockets=[socket.socket(fileno=args.listen_fd)])
     parent = os.getppid()
 
     def orphaned():  # the main process is gone (even killed): so is its storage
@@ -131,7 +155,7 @@ def storage_worker(args) -> int:
     except BrokenPipeError:
         return 1  # the main process gave up waiting (or was stopped) before this one was ready
     os.close(args.ready_fd)
-    server.serve_forever()
+    server.run()
     return 0
 
 

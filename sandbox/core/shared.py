@@ -44,7 +44,7 @@ def _root(db_path: str) -> str:
 
 
 class _Db:
-    """One small SQLite file: a pool of connections (werkzeug serves each connection on a thread of its own)."""
+    """One small SQLite file: a pool of connections (waitress serves requests on a pool of threads)."""
 
     def __init__(self, path: str):
         self.path = path

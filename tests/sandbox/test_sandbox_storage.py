@@ -217,3 +217,34 @@ def test_download_access_rules_answer_as_project_for(sb, world, admin, api_for):
     assert admin.get(url, company=False).status_code == 302
     assert admin.get(url.rsplit("/", 1)[0] + "/1", company=False).status_code == 404
     assert admin.get(prostore.rsplit("/", 1)[0] + "/1", company=False).status_code == 404
+
+
+def _on_one_connection(url: str, headers: dict, times: int) -> list[tuple[int, bytes, str | None]]:
+    """GET `url` `times` times over one TCP connection: (status, body, Connection header) each."""
+    import http.client
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        answers = []
+        for _ in range(times):
+            conn.request("GET", parts.path + ("?" + parts.query if parts.query else ""), headers=headers)
+            resp = conn.getresponse()
+            answers.append((resp.status, resp.read(), resp.getheader("Connection")))
+        return answers
+    finally:
+        conn.close()
+
+
+def test_connections_are_kept_alive_like_procore(admin, world):
+    """Procore's front end keeps HTTP/1.1 connections open; so does the sandbox (sandbox/__main__.py:
+    waitress, not werkzeug's development server, which closes every connection). A client that pools
+    connections is measured as it would be against Procore."""
+    f = _a_file(admin, world.alamos)
+    api = _on_one_connection(f["file_versions"][0]["url"], admin.headers(company=False), 3)
+    assert [status for status, _body, _conn in api] == [302, 302, 302]
+    assert all(conn != "close" for _status, _body, conn in api)
+    location = admin.get(f["file_versions"][0]["url"], company=False).headers["Location"]
+    storage = _on_one_connection(location, {}, 3)
+    assert [(status, len(body)) for status, body, _conn in storage] == [(200, f["size"])] * 3
+    assert all(conn != "close" for _status, _body, conn in storage)
