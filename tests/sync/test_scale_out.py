@@ -50,6 +50,18 @@ def _batches_left(app, db) -> int:
         return db.session.scalar(select(func.count()).select_from(SyncBatch))
 
 
+def _batch_jobs_queued(app) -> list[str]:
+    """fetch_batch jobs still in the queue, and hashes of queued batch jobs left behind in Redis (a job a
+    worker ran keeps its hash for RQ's result TTL, as any job does)."""
+    from portal.sync.jobs import queue
+
+    with app.app_context():
+        jobs = queue()
+        stray = [key.decode() for key in jobs.connection.scan_iter(match="rq:job:sync-batch-*")
+                 if jobs.connection.hget(key, "status") in (None, b"queued")]
+        return [job for job in jobs.job_ids if job.startswith("sync-batch-")] + stray
+
+
 def test_a_batch_is_claimed_once(app, db, procore_sandbox):
     """Eight takers race for one queued batch: exactly one gets it."""
     from portal.models import SyncBatch
@@ -94,6 +106,8 @@ def test_one_worker_downloads_its_own_batches(app, db, procore_sandbox, small_ba
     assert "download batches, 0 taken by other workers" in caplog.text
     _same_as_procore(app, db, procore_sandbox, world, tree, integration_id)
     assert _batches_left(app, db) == 0  # the rows live only as long as their run
+    # Each batch it claimed had its job withdrawn: none is left for a worker to fork a horse for, after the run.
+    assert _batch_jobs_queued(app) == []
 
 
 def _run_in_thread(app, run_id, outcome):
@@ -122,6 +136,7 @@ def test_a_second_worker_takes_batches(app, db, procore_sandbox, small_batches, 
     taken_elsewhere = int(line.split("download batches, ")[1].split(" taken")[0])
     assert taken_elsewhere >= 1, line
     _same_as_procore(app, db, procore_sandbox, world, tree, integration_id)
+    assert _batch_jobs_queued(app) == []  # batches taken as a taker's next one, or by the run's worker, left no job
 
 
 def test_a_killed_takers_batch_is_taken_back(app, db, procore_sandbox, small_batches, tmp_path, caplog,
