@@ -23,7 +23,7 @@ Content
       is always removed and nothing is recorded.
   add_file(folder, name, blob, *, origin="local") -> CboxFile   version 1;
       the name is made unique in the folder (" (2)" …), the given name kept as original_name
-  add_files(folder, [(name, blob), ...], *, origin) -> [CboxFile]   add_file for many, one flush
+  add_files(folder, [(name, blob), ...], *, origin) -> [CboxFile]   add_file for many, bulk statements
   add_version(file, blob) -> CboxFileVersion              no-op (returns the current version)
                                                           when the blob is the current one
 Changes
@@ -44,7 +44,7 @@ Rows that reference items (e.g. sync links) must be deleted with them (ondelete 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from portal.cbox.blobs import collect_garbage, register_blob, register_blobs, write_blob
 from portal.cbox.errors import CboxError, InvalidMove, InvalidName, ProtectedItem
@@ -194,29 +194,50 @@ def add_file(folder: CboxFolder, name: str, blob: CboxBlob, *, origin: str = "lo
 
 
 def add_files(folder: CboxFolder, entries, *, origin: str = "local") -> list[CboxFile]:
-    """add_file for many (name, blob) pairs in one folder: one query for the names already taken and
-    one flush for all the rows (the import records its downloads this way). Same names as add_file
-    one by one would give, in order; a clash takes _free_name's path for that name."""
+    """add_file for many (name, blob) pairs in one folder: one query for the names already taken, one
+    multi-row INSERT … RETURNING for the files, one for their versions, one SELECT for the files (the
+    import records its downloads this way). Same names as add_file one by one would give, in order; a
+    clash takes _free_name's path for that name.
+
+    Bulk statements, not the unit of work: the import spent about 1 ms of CPU per file in the ORM flush,
+    a tenth of its work horse's (issue 13); these take under half of that. The folder's loaded `files`
+    collection, which the statements bypass, is expired."""
     _check_folder(folder), _check_origin(origin)
     entries = list(entries)
     for name, blob in entries:
         _check_name(name)
         if not isinstance(blob, CboxBlob):
             raise CboxError(_l("A stored blob is required."))
+    if not entries:
+        return []
+    if folder.id is None:
+        db.session.flush()  # a folder created in this transaction: its id first
     _lock_names(folder)
     wanted = [safe_name(name) for name, _ in entries]
-    taken = _taken_keys(folder, [name_key(name) for name in wanted]) if folder.id is not None else set()
-    added = []
-    for (name, blob), safe in zip(entries, wanted, strict=True):
-        final = safe if name_key(safe) not in taken else _free_name(folder, name)  # rare: queries again
+    taken = _taken_keys(folder, [name_key(name) for name in wanted])
+    ids, rows = [], []
+
+    def insert_rows():
+        if rows:
+            ids.extend(db.session.scalars(insert(CboxFile).returning(CboxFile.id, sort_by_parameter_order=True),
+                                          rows).all())
+            rows.clear()
+
+    for (name, _blob), safe in zip(entries, wanted, strict=True):
+        final = safe
+        if name_key(safe) in taken:  # rare: _free_name queries the siblings, the batch's earlier files included
+            insert_rows()
+            final = _free_name(folder, name)
         taken.add(name_key(final))
-        file = CboxFile(project_id=folder.project_id, folder_id=folder.id, category=folder.category, name=final,
-                        name_key=name_key(final), original_name=name, origin=origin)
-        db.session.add(file)
-        db.session.add(CboxFileVersion(file=file, number=1, blob_sha256=blob.sha256, size=blob.size))
-        added.append(file)
-    db.session.flush()  # one flush: the unit of work inserts the files, then their versions
-    return added
+        rows.append({"project_id": folder.project_id, "folder_id": folder.id, "category": folder.category,
+                     "name": final, "name_key": name_key(final), "original_name": name, "origin": origin})
+    insert_rows()
+    db.session.execute(insert(CboxFileVersion), [
+        {"file_id": file_id, "number": 1, "blob_sha256": blob.sha256, "size": blob.size}
+        for file_id, (_name, blob) in zip(ids, entries, strict=True)])
+    db.session.expire(folder, ["files"])
+    files = {file.id: file for file in db.session.scalars(select(CboxFile).where(CboxFile.id.in_(ids)))}
+    return [files[file_id] for file_id in ids]
 
 
 def add_version(file: CboxFile, blob: CboxBlob) -> CboxFileVersion:

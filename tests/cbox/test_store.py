@@ -292,7 +292,7 @@ def test_register_blob_refuses_missing_or_partial_content(app, db):
 
 
 def test_add_files_names_like_add_file_one_by_one(ctx):
-    """The import records a batch of new files with add_files: one name query, one flush, and the same
+    """The import records a batch of new files with add_files: one name query, bulk inserts, and the same
     names (sanitised, suffixed on a clash with a sibling or with an earlier file of the batch)."""
     docs = store.categorized_folder(ctx, "documents")
     names = ["Plano.pdf", "b", "c.txt", "C.TXT", "x/y.pdf", "x_y.pdf", "nuevo.dwg"]
