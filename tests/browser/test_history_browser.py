@@ -45,9 +45,11 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     page.screenshot(path=str(screenshots / "60-integration-with-failed-items.png"), full_page=True)
 
     page.get_by_role("link", name="Historial de ejecuciones").click()
+    page.wait_for_load_state()  # click() waits for the navigation to commit, not for the page (seen flaky in CI)
     assert page.get_by_text(f"{failed} con errores").first.is_visible()
     page.screenshot(path=str(screenshots / "61-run-history.png"), full_page=True)
     page.get_by_role("link", name="Detalles").first.click()
+    page.wait_for_load_state()
     assert page.locator("tbody tr").count() == failed
     assert "siguió caducando" in page.locator("tbody").inner_text()
     page.screenshot(path=str(screenshots / "62-run-details-with-reasons.png"), full_page=True)
@@ -57,6 +59,7 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     page.locator(".run-summary").wait_for(timeout=120_000)
     assert page.get_by_role("button", name=re.compile("Reintentar")).count() == 0
     page.get_by_role("link", name="Historial de ejecuciones").click()
+    page.wait_for_load_state()
     history_path = page.url[len(url):]
     assert page.locator("tbody tr").count() == 2, page.locator("tbody").inner_text()
     assert page.get_by_text("Reintento de elementos fallidos").first.is_visible()
@@ -70,6 +73,7 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     page.goto(url + "/support/")
     page.screenshot(path=str(screenshots / "74-support.png"), full_page=True)
     page.locator("tr", has_text=PROJECT).get_by_role("link", name="Diagnosticar").first.click()
+    page.wait_for_load_state()
     assert page.locator("table.timeline").get_by_text("Ejecución de sincronización").first.is_visible()
     page.screenshot(path=str(screenshots / "75-support-project-timeline.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
@@ -100,11 +104,13 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
     assert page.locator("#mainnav").is_visible()
 
     row.get_by_role("button", name="Pausar").click()
+    page.wait_for_load_state()
     row = page.locator("tbody tr", has_text=PROJECT).first
     assert row.get_by_text("En pausa").is_visible() and row.get_by_role("button", name="Reanudar").is_visible()
     page.screenshot(path=str(screenshots / "66-integration-paused.png"), full_page=True)
 
     row.get_by_role("link", name="Eliminar").click()
+    page.wait_for_load_state()
     assert page.get_by_text("Las copias en cBox permanecen donde están").is_visible()
     page.screenshot(path=str(screenshots / "67-remove-integration.png"), full_page=True)
     page.get_by_role("button", name="Eliminar la integración").click()
@@ -114,6 +120,7 @@ def test_history_retry_list_pause_and_remove(run_with_short_deadline, page, cons
 
     # The audit log says who did each of these, newest first.
     page.get_by_role("link", name="Auditoría").click()
+    page.wait_for_load_state()
     rows = page.locator("tbody tr")
     assert [rows.nth(i).locator("td").nth(2).inner_text() for i in range(4)] == [
         "Eliminó una integración", "Pausó una integración", "Reintentó elementos con errores",
