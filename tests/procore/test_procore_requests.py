@@ -299,3 +299,56 @@ def test_a_get_goes_to_the_adapter_with_the_sessions_headers_and_settings(rsps):
     assert "Authorization" not in sent.headers and "User-Agent" in sent.headers
     assert sent.req_kwargs["verify"] == "/etc/ssl/bundle.pem" and sent.req_kwargs["timeout"] == 3
     assert not session.cookies
+
+
+@pytest.fixture
+def keepalive_server():
+    """A real HTTP/1.1 server on loopback that keeps connections open and counts them."""
+    import http.server
+    import threading
+
+    accepted = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            accepted.append(self.client_address)
+            super().setup()
+
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = b"ok"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", accepted
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_connection_pool_is_looked_up_once_per_host_and_connections_are_reused(keepalive_server):
+    """_http.plain_session mounts an adapter that remembers each host's urllib3 pool (the PoolManager's key
+    building was a fourteenth of an import's Python time): every GET to one host goes through one pool and one
+    kept-alive connection; the session's close() forgets the pool, and the next GET opens a new one."""
+    from portal.procore._http import get, plain_session
+
+    base, accepted = keepalive_server
+    session = plain_session()
+    for path in ("/a", "/b?x=1", "/c"):
+        assert get(session, base + path, headers={}, timeout=5).text == "ok"
+    adapter = session.get_adapter(base)
+    assert len(adapter._pools) == 1 and len(accepted) == 1  # one pool looked up, one TCP connection
+    (pool,) = adapter._pools.values()
+    session.close()
+    assert adapter._pools == {}
+    assert get(session, base + "/d", headers={}, timeout=5).text == "ok"
+    (fresh,) = adapter._pools.values()
+    assert fresh is not pool and len(accepted) == 2
