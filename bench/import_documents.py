@@ -40,6 +40,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -48,6 +49,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.portal_setup import ADMIN, admin_with_account, make_app  # noqa: E402 - after the path
+from bench.webhook_ingest import pg_schema  # noqa: E402
 PROJECT = "Hospital Regional Ñuñoa"
 LIST_ENDPOINTS = ("/rest/v1.0/folders", "/rest/v1.0/folders/<int:folder_id>", "/rest/v1.0/files/<int:file_id>",
                   "/rest/v1.0/projects/<int:project_id>/documents", "/rest/v1.0/file_versions/<int:version_id>")
@@ -69,15 +71,17 @@ def parse_args(argv=None):
                         help="the sandbox's storage processes (0: one process serves everything, the sandbox's "
                              "default; one core then caps both sides at about 5.8 s for 400 files)")
     parser.add_argument("--skip-budget", action="store_true", help="skip phase 1 (it takes the longest)")
+    parser.add_argument("--database-url", help="PostgreSQL URL: the portal's tables in a schema of their own there, "
+                        "dropped at the end (as several machines share one; default a temporary SQLite file)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="phase 2 (engine, then the plain downloader) this many times; the median ratio counts")
     return parser.parse_args(argv)
 
 
-def portal_settings(work: Path, sb_url: str, threads: int | None) -> dict:
+def portal_settings(work: Path, sb_url: str, threads: int | None, database_url: str | None = None) -> dict:
     """The portal's settings: config.py's defaults except where the bench must put things (paths, URLs)."""
     settings = {"PORTAL_ENV": "development", "INSTANCE_DIR": str(work / "instance"),
-                "STORAGE_DIR": str(work / "storage"), "DATABASE_URL": f"sqlite:///{work / 'portal.db'}",
+                "STORAGE_DIR": str(work / "storage"), "DATABASE_URL": database_url or f"sqlite:///{work / 'portal.db'}",
                 "PROCORE_API_URL": sb_url, "PROCORE_LOGIN_URL": sb_url}
     for key in ("PROCORE_REQUESTS_PER_SECOND", "PROCORE_BURST", "PROCORE_RESERVE_SHARE", "SYNC_DOWNLOAD_THREADS",
                 "SYNC_BATCH_FILES", "STORAGE_URL"):
@@ -255,8 +259,13 @@ def main(argv=None) -> None:
     sb = SandboxServer(db_path=str(work / "sandbox.sqlite3"), reset=True, storage_processes=args.storage_processes,
                        startup_timeout=120)
     workers: list[subprocess.Popen] = []
+    cleanup = ExitStack()
     try:
         os.chdir(ROOT)
+        database_url = None
+        if args.database_url:
+            database_url = cleanup.enter_context(pg_schema(args.database_url.replace("postgres://", "postgresql://", 1),
+                                                           prefix="import_bench"))
         sb.start()
         config = sb.control({})
         limits = {key: value for key, value in config.items() if key.startswith("rate_limit")}
@@ -267,9 +276,11 @@ def main(argv=None) -> None:
                if args.big_file_mb else None)
         print(f"sandbox tree: {tree['files']} files, {tree['bytes'] / 1e6:.1f} MB, {tree['folders']} folders; "
               f"latency {args.latency_ms} ms per request", flush=True)
-        settings = portal_settings(work, sb.url, args.engine_threads)
+        settings = portal_settings(work, sb.url, args.engine_threads, database_url)
         print("portal settings: config.py defaults" + (f", SYNC_DOWNLOAD_THREADS={args.engine_threads}"
-                                                         if args.engine_threads else "") + " (changed: none else)")
+                                                         if args.engine_threads else "") + " (changed: none else); "
+              + ("database: a schema in " + args.database_url.split("@")[-1] if database_url else
+                 "database: a temporary SQLite file"))
         app = make_app(settings)
         redis_url = app.config["REDIS_URL"]
         workers.append(start_worker(settings, work, redis_url, "worker-1"))
@@ -314,6 +325,7 @@ def main(argv=None) -> None:
     finally:
         stop_workers(workers)
         sb.cleanup()
+        cleanup.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
