@@ -75,7 +75,12 @@ def parse_args(argv=None):
                         "dropped at the end (as several machines share one; default a temporary SQLite file)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="phase 2 (engine, then the plain downloader) this many times; the median ratio counts")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if args.database_url and not args.database_url.startswith(("postgresql://", "postgres://")):
+        parser.error("--database-url must be a postgresql:// URL (the default is a temporary SQLite file)")
+    return args
 
 
 def portal_settings(work: Path, sb_url: str, threads: int | None, database_url: str | None = None) -> dict:
@@ -299,7 +304,7 @@ def main(argv=None) -> None:
         sb.control({"rate_limit_spike": 0, "rate_limit_hourly": 0})
         token = sb.token(ADMIN)["access_token"]
         pairs = []  # (engine, plain) of each repetition: the figures move by ±10% from one run to the next
-        for number in range(max(1, args.repeat)):
+        for number in range(args.repeat):
             engine = phase(f"speed {number + 1}", [tree["folder_id"]], workers)
             pairs.append((engine, run_plain_phase(args, sb, token, project_id, tree["folder_id"], work)))
         pairs.sort(key=lambda pair: pair[0]["wall"] / plain_wall(pair[1]))
@@ -395,7 +400,7 @@ def report_speed(args, engine: dict, plain: dict, pairs: list) -> None:
                           for e, p in pairs) + "; the median run:", flush=True)
     rest, downloads, _api = counted(engine["stats"])
     files, mb = engine["files"], engine["bytes"] / 1e6
-    total = plain["listing"] + plain["download"]
+    total = plain_wall(plain)
     print(("   " if len(pairs) > 1 else "2. with limits off: ") + "the portal against the plain "
           f"{args.plain_threads}-thread downloader: engine {engine['wall']:.2f} s {files / engine['wall']:.1f} files/s "
           f"{mb / engine['wall']:.1f} MB/s ({files} files, {engine['failed']} failed; sandbox CPU "
@@ -413,7 +418,7 @@ def last_line(args, figures: dict, plain: dict, limits: dict) -> None:
     rest, downloads, _api = counted(speed["stats"])
     budget = figures.get("budget")
     parts = [f"budget_ratio={budget['wall'] / max(budget['floor'], 1e-9):.2f}" if budget else "budget_ratio=skipped",
-             f"ratio={speed['wall'] / (plain['listing'] + plain['download']):.2f}",
+             f"ratio={speed['wall'] / plain_wall(plain):.2f}",
              f"rest_per_file={(rest + downloads) / max(speed['files'], 1):.3f}",
              f"peak_rss_mb={max(phase['horse_rss'] for key, phase in figures.items() if key != 'speedup'):.0f}"]
     if "speedup" in figures:

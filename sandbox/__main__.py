@@ -13,6 +13,17 @@ import threading
 import time
 
 
+def _threads(value: str) -> int:
+    """--threads / SANDBOX_THREADS: a whole number from 1 (argparse prints the message and exits 2)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return number
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sandbox", description="Local Procore API sandbox")
     ap.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT", 8765)))
@@ -25,8 +36,9 @@ def main(argv=None) -> int:
                     help="N > 0: serve /_storage/ (signed file bytes, upload storage) from N processes of their "
                          "own on a second port, as Procore's storage is another host (sandbox/core/shared.py)")
     ap.add_argument("--storage-port", type=int, default=0, help="the storage processes' port (default: a free one)")
-    ap.add_argument("--threads", type=int, default=int(os.environ.get("SANDBOX_THREADS", 64)),
-                    help="requests served at once by each process (every request sleeps latency_ms in its thread)")
+    ap.add_argument("--threads", type=_threads, default=os.environ.get("SANDBOX_THREADS", "64"),
+                    help="requests served at once by each process (every request sleeps latency_ms in its thread; "
+                         "default SANDBOX_THREADS or 64)")
     ap.add_argument("--storage-worker", action="store_true", help=argparse.SUPPRESS)  # one storage process
     ap.add_argument("--listen-fd", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)

@@ -85,3 +85,17 @@ def test_config_clock_and_reset_reach_every_storage_process(sb, admin, api_for, 
     sb.control({"latency_ms": 0})
     assert requests.get(locations[0]).elapsed.total_seconds() < 0.3
     assert sb.control({})["storage_base_url"] == "{0.scheme}://{0.netloc}".format(urlsplit(locations[0]))
+
+
+@pytest.mark.parametrize("argv, env", [(["--threads", "0"], {}), ([], {"SANDBOX_THREADS": "muchos"})])
+def test_a_bad_thread_count_is_refused_with_a_message(argv, env):
+    """--threads / SANDBOX_THREADS (the waitress pool of each sandbox process): a clear error, exit 2,
+    before anything starts."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "sandbox", "--port", "0", *argv], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "argument --threads: must be a whole number of at least 1" in done.stderr
