@@ -67,6 +67,11 @@ class DocumentsAPI:
         return Folder.from_api(self.request("GET", "/rest/v1.0/folders", company_id=company_id,
                                             params={"project_id": project_id}))
 
+    def root_folder_id(self, company_id: int, project_id: int) -> int:
+        """The id of the project's root folder: the root read without its children."""
+        return Folder.from_api(self.request("GET", "/rest/v1.0/folders", company_id=company_id, params={
+            "project_id": project_id, "exclude_folders": "true", "exclude_files": "true"})).id
+
     def folder(self, company_id: int, project_id: int, folder_id: int) -> Folder:
         return Folder.from_api(self.request(
             "GET", f"/rest/v1.0/folders/{int(folder_id)}", company_id=company_id,

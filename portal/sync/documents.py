@@ -15,7 +15,7 @@ from typing import Iterator
 
 from flask import current_app, has_app_context
 
-from portal.procore import File, Folder, ProcoreNotFound, ProcorePermissionError
+from portal.procore import File, Folder, ProcoreError, ProcoreNotFound, ProcorePermissionError
 from portal.sync import refs as refs_
 from portal.sync.mapper import ABSENT, DELETED, FILE, FOLDER, HIDDEN, LIVE, OUTSIDE, FullRefreshNeeded, RemoteItem, \
     marker
@@ -96,6 +96,7 @@ class _Walk:
         self.roots: set[int] = set()  # Procore's root folder id(s): its children sit under "Procore"
         self.app = current_app._get_current_object() if has_app_context() else None
         self.pool = ThreadPoolExecutor(max_workers=LIST_THREADS, thread_name_prefix="sync-list-ahead")
+        self.root_read: Future | None = None
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -103,12 +104,31 @@ class _Walk:
     def _ahead(self, folder_id: int, parent_id: int | None) -> Future:
         """Fetch a folder in a pool thread (its own app context: the credential reads the database).
         Items are still yielded in the same depth-first order; only the GETs overlap."""
-        def fetch():
-            if self.app is None:
-                return folder_id, parent_id, *self._folder(folder_id)
-            with self.app.app_context():
-                return folder_id, parent_id, *self._folder(folder_id)
-        return self.pool.submit(fetch)
+        return self.pool.submit(self._in_context, lambda: (folder_id, parent_id, *self._folder(folder_id)))
+
+    def _in_context(self, call):
+        if self.app is None:
+            return call()
+        with self.app.app_context():
+            return call()
+
+    def _read_root_ahead(self) -> None:
+        """Read the root folder's id while the first selection is read. A selected folder or file below the
+        root otherwise waits for two reads in a row (itself, then its parent, to learn that the parent is
+        the root) before its first file is listed. The walk reads the root once anyway (as the last
+        ancestor); only a selection of the root itself, or a chain cut short, makes this read extra."""
+        if not self.roots and self.root_read is None:
+            self.root_read = self.pool.submit(self._in_context, lambda: self.client.root_folder_id(
+                self.company_id, self.project_id))
+
+    def _learn_root(self) -> None:
+        if self.root_read is None:
+            return
+        read, self.root_read = self.root_read, None
+        try:
+            self.roots.add(read.result())
+        except ProcoreError:  # unknown: the ancestors' own reads find the root, as without this read
+            pass
 
     def _folder(self, folder_id: int) -> tuple[str, Folder | None]:
         presence, folder = _presence(lambda: self.client.folder(self.company_id, self.project_id, folder_id))
@@ -140,11 +160,13 @@ class _Walk:
     def selected_folder(self, folder_id: int) -> Iterator[RemoteItem]:
         if folder_id in self.walked:
             return
+        self._read_root_ahead()
         presence, folder = self._folder(folder_id)
         if presence != LIVE:  # a selected root: gone (or unreadable) as a whole
             yield marker(FOLDER, folder_id, None, presence)
             return
         if folder.parent_id is not None:
+            self._learn_root()
             yield from self.ancestors(folder.parent_id)
         stack: list = [folder]
         while stack:
@@ -184,10 +206,12 @@ class _Walk:
     def selected_file(self, file_id: int) -> Iterator[RemoteItem]:
         if (FILE, file_id) in self.seen:
             return
+        self._read_root_ahead()
         presence, file = _presence(lambda: self.client.file(self.company_id, self.project_id, file_id))
         if presence != LIVE:
             yield marker(FILE, file_id, None, presence)
             return
+        self._learn_root()
         yield from self.ancestors(file.parent_id)
         yield self._mark(_file_item(file, file.parent_id))
 

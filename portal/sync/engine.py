@@ -61,6 +61,7 @@ class Execution:
         self.full_needed = False
         self.last_tick = self.last_record = 0.0
         self.ready: list[Fetched] = []  # finished downloads not recorded yet
+        self.early: Listing | None = None  # a listing started before its account was chosen (execute)
 
     # -- the run ---------------------------------------------------------------------------------
     def execute(self) -> str:
@@ -76,16 +77,35 @@ class Execution:
             if status is not None:
                 return status
         chosen, complete = None, False
-        for account, admin in self.standings(accounts):
-            chosen = account, admin
-            complete = self.attempt(account)
-            if self.stop_reason or not self.sightings.hidden or not admin:
-                break
-            current_app.logger.info("sync run %s: the view of %s shrank; trying another account", self.run.id,
-                                    account.procore_login)
+        # The first account's listing starts now, while its manifest is read: one latency less before the
+        # first download. Its items are used only if that account is the one chosen to list; otherwise it
+        # is cancelled unread (a request or two wasted, only when another account's standing decides).
+        self.early = Listing(current_app._get_current_object(), accounts[0].id, self.target, self.mapper).start()
+        try:
+            for account, admin in self.standings(accounts):
+                chosen = account, admin
+                complete = self.attempt(account)
+                if self.stop_reason or not self.sightings.hidden or not admin:
+                    break
+                current_app.logger.info("sync run %s: the view of %s shrank; trying another account", self.run.id,
+                                        account.procore_login)
+        finally:
+            self.listing_for(None)  # an early listing never chosen: cancelled
         if chosen is None:
             return self.finish(RunStatus.FAILED, run_error("no_reader"))
         return self.conclude(complete, *chosen)
+
+    def listing_for(self, account) -> Listing | None:
+        """The listing `account` runs with: the one started early if it is that account's (once), else a new
+        one. An early listing of another account is cancelled, without waiting for its request to end."""
+        early, self.early = self.early, None
+        if early is not None and account is not None and early.account_id == account.id:
+            return early
+        if early is not None:
+            early.cancel()
+        if account is None:
+            return None
+        return Listing(current_app._get_current_object(), account.id, self.target, self.mapper, self.refs)
 
     def standings(self, accounts):
         """Yield (account, is_admin) to list with: every account whose manifest shows Admin on the tool,
@@ -131,7 +151,7 @@ class Execution:
         db.session.commit()
         # Downloads go to this worker's threads, and beyond what they can take, to other workers (batches.py).
         with SharedFetcher(app, run.id, account.id, self.target, self.mapper, workers) as fetcher:
-            with Listing(app, account.id, self.target, self.mapper, self.refs) as listing:
+            with self.listing_for(account) as listing:
                 complete = self.walk(listing, fetcher)
             # The total stops moving: from here the page shows a percentage. finish() sets the flag's
             # final meaning (a complete listing, which alone may decide deletions).

@@ -28,12 +28,26 @@ class Listing:
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._produce, name="sync-list", daemon=True)
 
-    def __enter__(self) -> Listing:
-        self.thread.start()
+    def start(self) -> Listing:
+        """Start listing (once); `with` starts it too."""
+        if self.thread.ident is None:
+            self.thread.start()
         return self
 
+    def __enter__(self) -> Listing:
+        return self.start()
+
     def __exit__(self, *exc) -> None:
-        self.cancelled.set()  # a stopped run: the producer ends at its next item
+        self.close()
+
+    def cancel(self) -> None:
+        """Stop listing without waiting: the producer ends after the request it is in (an unused listing)."""
+        self.cancelled.set()
+        self._drop_one()
+
+    def close(self) -> None:
+        """Stop listing and wait for the producer to end at its next item (a finished or stopped run)."""
+        self.cancelled.set()
         while self.thread.is_alive():
             self._drop_one()
             self.thread.join(timeout=0.05)
