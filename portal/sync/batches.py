@@ -41,7 +41,7 @@ from portal.sync.reasons import Reason
 
 MAX_IN_FLIGHT = 20  # files handed to this worker's threads (16 by default) ahead of them: bounds memory and link age
 MAX_WAITING_BATCHES = 2  # batches nobody has taken yet: the listing waits beyond that (links expire)
-POLL_EVERY = 0.1  # seconds between reads of the batches other workers hold (a result waits that long at most)
+POLL_EVERY = 0.05  # seconds between reads of the batches other workers hold (a result waits that long at most)
 HEARTBEAT_EVERY = 2.0
 
 
