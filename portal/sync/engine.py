@@ -80,7 +80,8 @@ class Execution:
         # The first account's listing starts now, while its manifest is read: one latency less before the
         # first download. Its items are used only if that account is the one chosen to list; otherwise it
         # is cancelled unread (a request or two wasted, only when another account's standing decides).
-        self.early = Listing(current_app._get_current_object(), accounts[0].id, self.target, self.mapper).start()
+        db.session.commit()  # what execute() wrote so far (the Procore folder): the listing thread never waits on it
+        self.early = self.new_listing(accounts[0]).start()
         try:
             for account, admin in self.standings(accounts):
                 chosen = account, admin
@@ -105,6 +106,9 @@ class Execution:
             early.cancel()
         if account is None:
             return None
+        return self.new_listing(account)
+
+    def new_listing(self, account) -> Listing:
         return Listing(current_app._get_current_object(), account.id, self.target, self.mapper, self.refs)
 
     def standings(self, accounts):
